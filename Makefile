@@ -1,0 +1,46 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both create the virtualenvs.
+PYTHON ?= python3
+VENV ?= .venv
+SDK1_VENV ?= .venv-openai1
+# The last 1.x release line of the SDK uses httpx; 3.x (in $(VENV)) uses httpx2.
+SDK1_SPEC ?= openai>=1.83,<2
+HOST ?= 127.0.0.1
+PORT ?= 4010
+
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SDK1_STAMP := $(SDK1_VENV)/.installed
+
+.PHONY: run test test-main test-sdk1 lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,fuzz,dev]'
+	touch $@
+
+$(SDK1_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(SDK1_VENV)
+	$(SDK1_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SDK1_VENV)/bin/python -m pip install --quiet -e '.[test]' '$(SDK1_SPEC)'
+	touch $@
+
+run: $(STAMP)
+	$(BIN)/threads-mock serve --host $(HOST) --port $(PORT)
+
+test: test-main test-sdk1
+
+test-main: $(STAMP)
+	$(BIN)/python -m pytest -n 2
+
+# The SDK tests again, against the 1.x SDK in its own virtualenv.
+test-sdk1: $(SDK1_STAMP)
+	$(SDK1_VENV)/bin/python -m pytest -m sdk -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check mock_server tests
+	$(BIN)/ruff format --check mock_server tests
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) $(SDK1_VENV) build dist *.egg-info

@@ -1,0 +1,10 @@
+"""openai-threads-mock: an offline mock and contract-test server for the OpenAI Threads API."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .app import create_app  # noqa: E402
+from .settings import Settings  # noqa: E402
+
+__all__ = ["Settings", "__version__", "create_app"]

@@ -1,0 +1,146 @@
+"""The handlers of the Threads API, one per contract operation: validated call in, object out."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import errors
+from .ids import Identity
+from .objects import (
+    deleted_object,
+    list_object,
+    merged_metadata,
+    message_object,
+    thread_object,
+    tool_resources_object,
+)
+from .store import JSON, ListQuery, Store
+
+
+@dataclass(frozen=True)
+class Call:
+    project: str
+    path: dict[str, str]
+    query: dict[str, Any] = field(default_factory=dict)
+    body: JSON = field(default_factory=dict)
+
+
+Handler = Callable[[Call], Awaitable[JSON]]
+
+
+class ThreadsAPI:
+    def __init__(self, store: Store, identity: Identity) -> None:
+        self.store = store
+        self.identity = identity
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "createThread": self.create_thread,
+            "getThread": self.get_thread,
+            "modifyThread": self.modify_thread,
+            "deleteThread": self.delete_thread,
+            "listMessages": self.list_messages,
+            "createMessage": self.create_message,
+            "getMessage": self.get_message,
+            "modifyMessage": self.modify_message,
+            "deleteMessage": self.delete_message,
+        }
+
+    async def create_thread(self, call: Call) -> JSON:
+        body = call.body
+        thread_id = self.identity.new_id("thread")
+        thread = thread_object(
+            thread_id,
+            self.identity.now(),
+            tool_resources_object(body.get("tool_resources"), self.identity),
+            body.get("metadata"),
+        )
+        messages = [
+            message_object(self.identity.new_id("msg"), thread_id, self.identity.now(), request)
+            for request in body.get("messages") or []
+        ]
+        await self.store.create_thread(call.project, thread, messages)
+        return thread
+
+    async def get_thread(self, call: Call) -> JSON:
+        thread_id = call.path["thread_id"]
+        thread = await self.store.get_thread(call.project, thread_id)
+        if thread is None:
+            raise errors.not_found("thread", thread_id)
+        return thread
+
+    async def modify_thread(self, call: Call) -> JSON:
+        thread_id = call.path["thread_id"]
+        body = call.body
+
+        def change(thread: JSON) -> JSON:
+            thread["metadata"] = merged_metadata(thread.get("metadata"), body.get("metadata"))
+            if body.get("tool_resources") is not None:
+                thread["tool_resources"] = tool_resources_object(body["tool_resources"], self.identity)
+            return thread
+
+        updated = await self.store.update_thread(call.project, thread_id, change)
+        if updated is None:
+            raise errors.not_found("thread", thread_id)
+        return updated
+
+    async def delete_thread(self, call: Call) -> JSON:
+        thread_id = call.path["thread_id"]
+        if not await self.store.delete_thread(call.project, thread_id):
+            raise errors.not_found("thread", thread_id)
+        return deleted_object(thread_id, "thread")
+
+    async def list_messages(self, call: Call) -> JSON:
+        thread_id = call.path["thread_id"]
+        query = ListQuery(
+            limit=call.query["limit"],
+            order=call.query["order"],
+            after=call.query.get("after"),
+            before=call.query.get("before"),
+            run_id=call.query.get("run_id"),
+        )
+        page = await self.store.list_messages(call.project, thread_id, query)
+        if page is None:
+            raise errors.not_found("thread", thread_id)
+        return list_object(page.items, page.has_more)
+
+    async def create_message(self, call: Call) -> JSON:
+        thread_id = call.path["thread_id"]
+        message = message_object(self.identity.new_id("msg"), thread_id, self.identity.now(), call.body)
+        if not await self.store.add_message(call.project, message):
+            raise errors.not_found("thread", thread_id)
+        return message
+
+    async def _thread_exists(self, call: Call) -> None:
+        if await self.store.get_thread(call.project, call.path["thread_id"]) is None:
+            raise errors.not_found("thread", call.path["thread_id"])
+
+    async def get_message(self, call: Call) -> JSON:
+        message = await self.store.get_message(call.project, call.path["thread_id"], call.path["message_id"])
+        if message is None:
+            await self._thread_exists(call)
+            raise errors.not_found("message", call.path["message_id"])
+        return message
+
+    async def modify_message(self, call: Call) -> JSON:
+        metadata = call.body.get("metadata")
+
+        def change(message: JSON) -> JSON:
+            message["metadata"] = merged_metadata(message.get("metadata"), metadata)
+            return message
+
+        updated = await self.store.update_message(
+            call.project, call.path["thread_id"], call.path["message_id"], change
+        )
+        if updated is None:
+            await self._thread_exists(call)
+            raise errors.not_found("message", call.path["message_id"])
+        return updated
+
+    async def delete_message(self, call: Call) -> JSON:
+        if not await self.store.delete_message(call.project, call.path["thread_id"], call.path["message_id"]):
+            await self._thread_exists(call)
+            raise errors.not_found("message", call.path["message_id"])
+        return deleted_object(call.path["message_id"], "thread.message")

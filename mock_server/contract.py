@@ -1,0 +1,120 @@
+"""The OpenAPI contract: where it lives, and its operations with every `$ref` resolved."""
+
+from __future__ import annotations
+
+import copy
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONTRACT_NAME = "openai-threads.yaml"
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def default_contract_path() -> Path:
+    """The contract shipped inside the installed package, else the one in a source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "contracts" / CONTRACT_NAME, here.parent / "contracts" / CONTRACT_NAME):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"contract {CONTRACT_NAME} not found next to {here}")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    location: str
+    required: bool
+    schema: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Operation:
+    operation_id: str
+    method: str
+    path: str
+    parameters: tuple[Parameter, ...]
+    body_schema: dict[str, Any] | None
+    body_required: bool
+    responses: dict[str, dict[str, Any]] = field(repr=False)
+
+    def params_in(self, location: str) -> tuple[Parameter, ...]:
+        return tuple(p for p in self.parameters if p.location == location)
+
+    def response_schema(self, status: int) -> dict[str, Any] | None:
+        response = self.responses.get(str(status)) or self.responses.get("default") or {}
+        media = response.get("content", {}).get("application/json", {})
+        schema = media.get("schema")
+        return schema if isinstance(schema, dict) else None
+
+
+def resolve_refs(node: Any, root: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
+    """Inline every local `$ref` (the contract has no recursive schemas)."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/"):
+            if ref in seen:
+                raise ValueError(f"recursive $ref {ref}")
+            target: Any = root
+            for part in ref[2:].split("/"):
+                target = target[part.replace("~1", "/").replace("~0", "~")]
+            siblings = {k: v for k, v in node.items() if k != "$ref"}
+            resolved = resolve_refs(copy.deepcopy(target), root, (*seen, ref))
+            return {**resolved, **resolve_refs(siblings, root, seen)} if siblings else resolved
+        return {key: resolve_refs(value, root, seen) for key, value in node.items()}
+    if isinstance(node, list):
+        return [resolve_refs(item, root, seen) for item in node]
+    return node
+
+
+class Contract:
+    """The parsed contract, its raw text, and its operations by id and by path."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or default_contract_path()
+        self.text = self.path.read_text(encoding="utf-8")
+        self.document: dict[str, Any] = yaml.safe_load(self.text)
+        self.operations: dict[str, Operation] = {}
+        self.paths: dict[str, dict[str, Operation]] = {}
+        for template, item in self.document["paths"].items():
+            shared = item.get("parameters", [])
+            by_method: dict[str, Operation] = {}
+            for method in HTTP_METHODS:
+                spec = item.get(method)
+                if spec is None:
+                    continue
+                operation = self._operation(method, template, spec, shared)
+                self.operations[operation.operation_id] = operation
+                by_method[method.upper()] = operation
+            self.paths[template] = by_method
+
+    def _operation(self, method: str, template: str, spec: dict[str, Any], shared: list[Any]) -> Operation:
+        resolved = resolve_refs({**spec, "parameters": [*shared, *spec.get("parameters", [])]}, self.document)
+        parameters = tuple(
+            Parameter(p["name"], p["in"], bool(p.get("required", False)), p.get("schema", {}))
+            for p in resolved["parameters"]
+        )
+        body = resolved.get("requestBody") or {}
+        body_schema = body.get("content", {}).get("application/json", {}).get("schema")
+        return Operation(
+            operation_id=spec["operationId"],
+            method=method.upper(),
+            path=template,
+            parameters=parameters,
+            body_schema=body_schema,
+            body_required=bool(body.get("required", False)),
+            responses=resolved.get("responses", {}),
+        )
+
+    def schema(self, name: str) -> dict[str, Any]:
+        resolved: dict[str, Any] = resolve_refs(self.document["components"]["schemas"][name], self.document)
+        return resolved
+
+    @functools.cached_property
+    def json_bytes(self) -> bytes:
+        import orjson
+
+        return orjson.dumps(self.document)

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import jsonschema
+import pytest
+
+from mock_server import Settings, create_app
+from mock_server.contract import Contract
+from mock_server.server import BackgroundServer
+
+HEADERS = {"Authorization": "Bearer sk-mock", "OpenAI-Beta": "assistants=v2"}
+
+
+@pytest.fixture(scope="session")
+def contract() -> Contract:
+    return Contract()
+
+
+@pytest.fixture
+def start_server() -> Iterator[Callable[..., BackgroundServer]]:
+    """Starts real uvicorn servers on free loopback ports, stopped after the test."""
+    servers: list[BackgroundServer] = []
+
+    def start(**settings: Any) -> BackgroundServer:
+        server = BackgroundServer(create_app(Settings(**settings))).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def server(start_server: Callable[..., BackgroundServer]) -> BackgroundServer:
+    return start_server()
+
+
+@pytest.fixture
+def api(server: BackgroundServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.base_url, headers=HEADERS, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def conforms(contract: Contract) -> Callable[[httpx.Response, str], dict[str, Any]]:
+    """Asserts a response is what the contract declares for the operation, and returns its body."""
+
+    def check(response: httpx.Response, operation_id: str) -> dict[str, Any]:
+        operation = contract.operations[operation_id]
+        declared = operation.responses.get(str(response.status_code))
+        assert declared is not None, f"{operation_id} answered undeclared {response.status_code}: {response.text}"
+        schema = operation.response_schema(response.status_code)
+        body = response.json()
+        assert schema is not None
+        jsonschema.Draft202012Validator(schema).validate(body)
+        assert response.headers["content-type"] == "application/json"
+        assert response.headers["x-request-id"].startswith("req_")
+        assert response.headers["openai-version"] == "2020-10-01"
+        assert response.headers["openai-processing-ms"].isdigit()
+        return body
+
+    return check

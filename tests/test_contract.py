@@ -1,0 +1,118 @@
+"""The contract is valid OpenAPI 3.1, its examples pass its own schemas, and it says what the API did."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from openapi_spec_validator import validate
+
+from mock_server.contract import Contract, resolve_refs
+
+ERRORS_FOR_ALL = {"400", "401", "405", "429", "500", "503"}
+OPERATIONS = {
+    "createThread", "getThread", "modifyThread", "deleteThread",
+    "listMessages", "createMessage", "getMessage", "modifyMessage", "deleteMessage",
+}
+
+
+def test_contract_is_valid_openapi_31(contract: Contract) -> None:
+    assert contract.document["openapi"].startswith("3.1")
+    validate(yaml.safe_load(contract.text))
+
+
+def test_contract_has_every_threads_operation(contract: Contract) -> None:
+    assert set(contract.operations) == OPERATIONS
+
+
+def iter_examples(contract: Contract) -> list[tuple[str, dict[str, Any], Any]]:
+    found = []
+    for op_id, op in contract.operations.items():
+        spec = contract.document["paths"][op.path][op.method.lower()]
+        spec = resolve_refs(spec, contract.document)
+        media = spec.get("requestBody", {}).get("content", {}).get("application/json", {})
+        for name, example in media.get("examples", {}).items():
+            found.append((f"{op_id} request {name}", media["schema"], example["value"]))
+        for status, response in spec["responses"].items():
+            media = response.get("content", {}).get("application/json", {})
+            for name, example in media.get("examples", {}).items():
+                found.append((f"{op_id} {status} {name}", media["schema"], example["value"]))
+    return found
+
+
+def test_every_example_validates_against_its_schema(contract: Contract) -> None:
+    examples = iter_examples(contract)
+    assert len(examples) >= 20
+    for label, schema, value in examples:
+        errors = list(jsonschema.Draft202012Validator(schema).iter_errors(value))
+        assert not errors, f"{label}: {errors[0].message}"
+
+
+def test_examples_reach_every_oneof_branch(contract: Contract) -> None:
+    requests = [value for label, _, value in iter_examples(contract) if " request " in label]
+    text = str(requests)
+    for needle in ("'image_file'", "'image_url'", "'type': 'text'", "'auto'", "'static'",
+                   "vector_store_ids", "vector_stores", "code_interpreter", "file_search"):
+        assert needle in text, needle
+    assert any(isinstance(m.get("content"), str) for r in requests for m in r.get("messages", []))
+    assert any(isinstance(m.get("content"), list) for r in requests for m in r.get("messages", []))
+
+
+@pytest.mark.parametrize("op_id", sorted(OPERATIONS))
+def test_every_operation_declares_its_errors(contract: Contract, op_id: str) -> None:
+    op = contract.operations[op_id]
+    declared = set(op.responses)
+    assert ERRORS_FOR_ALL <= declared
+    if "{" in op.path:
+        assert "404" in declared
+    if op.body_schema is not None:
+        assert {"413", "415"} <= declared
+    for status in declared - {"200"}:
+        schema = op.response_schema(int(status))
+        assert schema is not None and schema["required"] == ["error"]
+        assert set(schema["properties"]["error"]["required"]) == {"message", "type", "param", "code"}
+        assert "x-request-id" in op.responses[status]["headers"]
+    assert "x-request-id" in op.responses["200"]["headers"]
+
+
+def test_beta_header_and_bearer_auth_are_declared(contract: Contract) -> None:
+    scheme = contract.document["components"]["securitySchemes"]["ApiKeyAuth"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    assert contract.document["security"] == [{"ApiKeyAuth": []}]
+    for op in contract.operations.values():
+        beta = [p for p in op.parameters if p.name == "OpenAI-Beta"]
+        assert beta and beta[0].required and beta[0].location == "header"
+
+
+def test_metadata_limits_are_schema_keywords(contract: Contract) -> None:
+    metadata = contract.schema("Metadata")
+    assert metadata["maxProperties"] == 16
+    assert metadata["propertyNames"]["maxLength"] == 64
+    assert metadata["additionalProperties"] == {"type": "string", "maxLength": 512}
+    assert metadata["type"] == ["object", "null"]
+
+
+def test_no_openapi_30_nullable_left(contract: Contract) -> None:
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            assert "nullable" not in node
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(contract.document)
+
+
+def test_links_from_creates(contract: Contract) -> None:
+    thread_links = contract.operations["createThread"].responses["200"]["links"]
+    assert {link["operationId"] for link in thread_links.values()} >= {
+        "getThread", "modifyThread", "deleteThread", "listMessages", "createMessage"
+    }
+    message_links = contract.operations["createMessage"].responses["200"]["links"]
+    assert {link["operationId"] for link in message_links.values()} == {"getMessage", "modifyMessage", "deleteMessage"}
+    for link in message_links.values():
+        assert link["parameters"] == {"thread_id": "$response.body#/thread_id", "message_id": "$response.body#/id"}
