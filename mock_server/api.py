@@ -131,9 +131,7 @@ class ThreadsAPI:
             message["metadata"] = merged_metadata(message.get("metadata"), metadata)
             return message
 
-        updated = await self.store.update_message(
-            call.project, call.path["thread_id"], call.path["message_id"], change
-        )
+        updated = await self.store.update_message(call.project, call.path["thread_id"], call.path["message_id"], change)
         if updated is None:
             await self._thread_exists(call)
             raise errors.not_found("message", call.path["message_id"])

@@ -37,9 +37,7 @@ def parser() -> argparse.ArgumentParser:
         choices=["critical", "error", "warning", "info", "debug"],
         help="log level; info prints one access-log line per request (default info; env THREADS_MOCK_LOG_LEVEL)",
     )
-    serve.add_argument(
-        "--max-body-size", type=int, help="largest request body in bytes, else 413 (default 1048576)"
-    )
+    serve.add_argument("--max-body-size", type=int, help="largest request body in bytes, else 413 (default 1048576)")
     serve.add_argument("--contract", help="serve another copy of the contract (default: the packaged one)")
     return root
 

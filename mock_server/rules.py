@@ -23,8 +23,15 @@ def chunk_overlap_at_most_half(body: dict[str, Any]) -> None:
         overlap = static["chunk_overlap_tokens"]
         if overlap > limit:
             name = param_path(
-                ["tool_resources", "file_search", "vector_stores", index, "chunking_strategy", "static",
-                 "chunk_overlap_tokens"]
+                [
+                    "tool_resources",
+                    "file_search",
+                    "vector_stores",
+                    index,
+                    "chunking_strategy",
+                    "static",
+                    "chunk_overlap_tokens",
+                ]
             )
             raise errors.invalid_request(
                 f"Invalid '{name}': integer above maximum value. Expected a value <= {limit} "

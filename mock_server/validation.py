@@ -297,7 +297,9 @@ class SchemaCheck:
         # The two validators disagree only on rare format edge cases; the fast one decides.
         first = next(iter(self.fast.iter_errors(instance)))
         where = param_path([*prefix, *first.instance_path]) or None
-        raise errors.invalid_request(f"Invalid '{where or 'body'}': {first.message}.", param=where, code="invalid_value")
+        raise errors.invalid_request(
+            f"Invalid '{where or 'body'}': {first.message}.", param=where, code="invalid_value"
+        )
 
 
 def object_schema(parameters: Iterable[Any]) -> dict[str, Any]:
@@ -393,9 +395,7 @@ def is_json_media_type(content_type: str) -> bool:
 
 class Validators:
     def __init__(self, contract: Contract, max_body_size: int) -> None:
-        self.by_operation = {
-            op_id: OperationValidator(op, max_body_size) for op_id, op in contract.operations.items()
-        }
+        self.by_operation = {op_id: OperationValidator(op, max_body_size) for op_id, op in contract.operations.items()}
 
     def __getitem__(self, operation_id: str) -> OperationValidator:
         return self.by_operation[operation_id]

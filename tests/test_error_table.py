@@ -139,7 +139,12 @@ def test_body_errors_of_the_table(api: httpx.Client, body: Any, message: str, pa
 
 def test_unknown_route(api: httpx.Client) -> None:
     error = error_of(api.post("/foo"), 404)
-    assert error == {"message": "Invalid URL (POST /v1/foo)", "type": "invalid_request_error", "param": None, "code": None}
+    assert error == {
+        "message": "Invalid URL (POST /v1/foo)",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": None,
+    }
 
 
 def test_unparseable_json(api: httpx.Client) -> None:

@@ -47,7 +47,10 @@ def test_create_with_messages_makes_real_messages(api: httpx.Client, conforms: C
     first, second = page["data"]
     assert first["content"] == [{"type": "text", "text": {"value": "Hello", "annotations": []}}]
     assert (first["role"], first["status"], first["metadata"], first["thread_id"]) == (
-        "user", "completed", {"n": "1"}, thread["id"]
+        "user",
+        "completed",
+        {"n": "1"},
+        thread["id"],
     )
     assert second["content"] == [
         {"type": "text", "text": {"value": "Look:", "annotations": []}},
@@ -60,18 +63,30 @@ def test_create_with_messages_makes_real_messages(api: httpx.Client, conforms: C
 
 def test_tool_resources_both_file_search_forms(api: httpx.Client, conforms: Conforms) -> None:
     by_ids = conforms(
-        api.post("/threads", json={"tool_resources": {
-            "code_interpreter": {"file_ids": ["file-a"]}, "file_search": {"vector_store_ids": ["vs_given"]}
-        }}),
+        api.post(
+            "/threads",
+            json={
+                "tool_resources": {
+                    "code_interpreter": {"file_ids": ["file-a"]},
+                    "file_search": {"vector_store_ids": ["vs_given"]},
+                }
+            },
+        ),
         "createThread",
     )
     assert by_ids["tool_resources"] == {
-        "code_interpreter": {"file_ids": ["file-a"]}, "file_search": {"vector_store_ids": ["vs_given"]}
+        "code_interpreter": {"file_ids": ["file-a"]},
+        "file_search": {"vector_store_ids": ["vs_given"]},
     }
     helper = conforms(
-        api.post("/threads", json={"tool_resources": {"file_search": {"vector_stores": [
-            {"file_ids": ["file-b"], "chunking_strategy": {"type": "auto"}}
-        ]}}}),
+        api.post(
+            "/threads",
+            json={
+                "tool_resources": {
+                    "file_search": {"vector_stores": [{"file_ids": ["file-b"], "chunking_strategy": {"type": "auto"}}]}
+                }
+            },
+        ),
         "createThread",
     )
     (store_id,) = helper["tool_resources"]["file_search"]["vector_store_ids"]
@@ -85,7 +100,11 @@ def test_retrieve_modify_delete(api: httpx.Client, conforms: Conforms) -> None:
     modified = conforms(api.post(path, json={"metadata": {"b": "3", "c": "4"}}), "modifyThread")
     assert modified["metadata"] == {"a": "1", "b": "3", "c": "4"}
     assert api.get(path).json() == modified
-    assert conforms(api.delete(path), "deleteThread") == {"id": thread["id"], "object": "thread.deleted", "deleted": True}
+    assert conforms(api.delete(path), "deleteThread") == {
+        "id": thread["id"],
+        "object": "thread.deleted",
+        "deleted": True,
+    }
     assert conforms(api.get(path), "getThread")["error"]["message"] == f"No thread found with id '{thread['id']}'."
     assert api.get(f"{path}/messages").status_code == 404
     assert api.delete(path).status_code == 404
@@ -103,7 +122,7 @@ def test_message_crud(api: httpx.Client, conforms: Conforms) -> None:
     assert deleted == {"id": message["id"], "object": "thread.message.deleted", "deleted": True}
     missing = conforms(api.get(f"{base}/{message['id']}"), "getMessage")
     assert missing["error"]["message"] == f"No message found with id '{message['id']}'."
-    assert api.post(f"/threads/thread_nope/messages", json={"role": "user", "content": "x"}).status_code == 404
+    assert api.post("/threads/thread_nope/messages", json={"role": "user", "content": "x"}).status_code == 404
 
 
 def test_list_paging_in_both_orders(api: httpx.Client, conforms: Conforms) -> None:
@@ -156,7 +175,9 @@ def run_script(server: BackgroundServer) -> list[bytes]:
         bodies.append(thread.content)
         thread_id = thread.json()["id"]
         bodies.append(client.post(f"/threads/{thread_id}/messages", json={"role": "user", "content": "b"}).content)
-        bodies.append(client.post("/threads", json={"tool_resources": {"file_search": {"vector_stores": [{}]}}}).content)
+        bodies.append(
+            client.post("/threads", json={"tool_resources": {"file_search": {"vector_stores": [{}]}}}).content
+        )
         bodies.append(client.get(f"/threads/{thread_id}/messages").content)
         bodies.append(client.get("/threads/thread_missing").content)
         ids = [client.post("/threads").headers["x-request-id"] for _ in range(2)]

@@ -69,9 +69,20 @@ CASES: list[tuple[str, Any, str, str, str]] = [
     ),
     (
         "chunk size too small",
-        {"tool_resources": {"file_search": {"vector_stores": [
-            {"chunking_strategy": {"type": "static", "static": {"max_chunk_size_tokens": 50, "chunk_overlap_tokens": 0}}}
-        ]}}},
+        {
+            "tool_resources": {
+                "file_search": {
+                    "vector_stores": [
+                        {
+                            "chunking_strategy": {
+                                "type": "static",
+                                "static": {"max_chunk_size_tokens": 50, "chunk_overlap_tokens": 0},
+                            }
+                        }
+                    ]
+                }
+            }
+        },
         "Invalid 'tool_resources.file_search.vector_stores[0].chunking_strategy.static.max_chunk_size_tokens': "
         "integer below minimum value. Expected a value >= 100, but got 50 instead.",
         "tool_resources.file_search.vector_stores[0].chunking_strategy.static.max_chunk_size_tokens",
@@ -79,9 +90,20 @@ CASES: list[tuple[str, Any, str, str, str]] = [
     ),
     (
         "chunk overlap above half",
-        {"tool_resources": {"file_search": {"vector_stores": [
-            {"chunking_strategy": {"type": "static", "static": {"max_chunk_size_tokens": 800, "chunk_overlap_tokens": 401}}}
-        ]}}},
+        {
+            "tool_resources": {
+                "file_search": {
+                    "vector_stores": [
+                        {
+                            "chunking_strategy": {
+                                "type": "static",
+                                "static": {"max_chunk_size_tokens": 800, "chunk_overlap_tokens": 401},
+                            }
+                        }
+                    ]
+                }
+            }
+        },
         "Invalid 'tool_resources.file_search.vector_stores[0].chunking_strategy.static.chunk_overlap_tokens': "
         "integer above maximum value. Expected a value <= 400 (half of max_chunk_size_tokens), but got 401 instead.",
         "tool_resources.file_search.vector_stores[0].chunking_strategy.static.chunk_overlap_tokens",
@@ -117,29 +139,59 @@ CASES: list[tuple[str, Any, str, str, str]] = [
 def test_create_thread_errors(api: httpx.Client, body: Any, message: str, param: str | None, code: str) -> None:
     response = api.post("/threads", json=body)
     assert response.status_code == 400, response.text
-    assert response.json()["error"] == {"message": message, "type": "invalid_request_error", "param": param, "code": code}
+    assert response.json()["error"] == {
+        "message": message,
+        "type": "invalid_request_error",
+        "param": param,
+        "code": code,
+    }
 
 
 @pytest.mark.parametrize(
     ("query", "message", "param", "code"),
     [
-        ("limit=0", "Invalid 'limit': integer below minimum value. Expected a value >= 1, but got 0 instead.",
-         "limit", "integer_below_min_value"),
-        ("limit=101", "Invalid 'limit': integer above maximum value. Expected a value <= 100, but got 101 instead.",
-         "limit", "integer_above_max_value"),
-        ("limit=ten", "Invalid type for 'limit': expected an integer, but got a string instead.", "limit",
-         "invalid_type"),
-        ("order=sideways", "Invalid value: 'sideways'. Supported values are: 'asc' and 'desc'.", "order",
-         "invalid_value"),
-        ("limit=1&limit=2", "Invalid type for 'limit': expected an integer, but got an array instead.", "limit",
-         "invalid_type"),
+        (
+            "limit=0",
+            "Invalid 'limit': integer below minimum value. Expected a value >= 1, but got 0 instead.",
+            "limit",
+            "integer_below_min_value",
+        ),
+        (
+            "limit=101",
+            "Invalid 'limit': integer above maximum value. Expected a value <= 100, but got 101 instead.",
+            "limit",
+            "integer_above_max_value",
+        ),
+        (
+            "limit=ten",
+            "Invalid type for 'limit': expected an integer, but got a string instead.",
+            "limit",
+            "invalid_type",
+        ),
+        (
+            "order=sideways",
+            "Invalid value: 'sideways'. Supported values are: 'asc' and 'desc'.",
+            "order",
+            "invalid_value",
+        ),
+        (
+            "limit=1&limit=2",
+            "Invalid type for 'limit': expected an integer, but got an array instead.",
+            "limit",
+            "invalid_type",
+        ),
     ],
 )
 def test_list_query_errors(api: httpx.Client, query: str, message: str, param: str, code: str) -> None:
     thread = api.post("/threads").json()
     response = api.get(f"/threads/{thread['id']}/messages?{query}")
     assert response.status_code == 400
-    assert response.json()["error"] == {"message": message, "type": "invalid_request_error", "param": param, "code": code}
+    assert response.json()["error"] == {
+        "message": message,
+        "type": "invalid_request_error",
+        "param": param,
+        "code": code,
+    }
 
 
 def test_create_message_requires_role_and_content(api: httpx.Client) -> None:
@@ -150,7 +202,9 @@ def test_create_message_requires_role_and_content(api: httpx.Client) -> None:
 
 
 def test_wrong_content_type_is_415(api: httpx.Client) -> None:
-    response = api.post("/threads", content=b"messages=hi", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = api.post(
+        "/threads", content=b"messages=hi", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert response.status_code == 415
     assert response.json()["error"]["code"] == "unsupported_content_type"
     assert "application/x-www-form-urlencoded" in response.json()["error"]["message"]

@@ -63,10 +63,19 @@ def test_tool_resources_both_forms(client: OpenAI) -> None:
     assert thread.tool_resources.code_interpreter.file_ids == ["file-1"]  # type: ignore[union-attr]
     assert thread.tool_resources.file_search.vector_store_ids == ["vs_1"]  # type: ignore[union-attr]
     helper = client.beta.threads.create(
-        tool_resources={"file_search": {"vector_stores": [{
-            "file_ids": ["file-2"],
-            "chunking_strategy": {"type": "static", "static": {"max_chunk_size_tokens": 400, "chunk_overlap_tokens": 100}},
-        }]}}
+        tool_resources={
+            "file_search": {
+                "vector_stores": [
+                    {
+                        "file_ids": ["file-2"],
+                        "chunking_strategy": {
+                            "type": "static",
+                            "static": {"max_chunk_size_tokens": 400, "chunk_overlap_tokens": 100},
+                        },
+                    }
+                ]
+            }
+        }
     )
     (store,) = helper.tool_resources.file_search.vector_store_ids  # type: ignore[union-attr]
     assert store.startswith("vs_")
@@ -110,20 +119,50 @@ ErrorCase = tuple[type[openai.APIStatusError], Callable[[OpenAI], object], str, 
 
 def test_errors_map_to_sdk_exceptions(client: OpenAI) -> None:
     cases: list[ErrorCase] = [
-        (openai.NotFoundError, lambda c: c.beta.threads.retrieve("thread_abcdefghijklmnopqrstuvwx"),
-         "No thread found with id 'thread_abcdefghijklmnopqrstuvwx'.", None, None),
-        (openai.BadRequestError, lambda c: c.beta.threads.retrieve("undefined"),
-         "Invalid 'thread_id': 'undefined'. Expected an ID that begins with 'thread'.", "thread_id", "invalid_value"),
-        (openai.BadRequestError, lambda c: c.beta.threads.create(metadata={"k": "v" * 600}),
-         "Invalid 'metadata.k': string too long. Expected a string with maximum length 512, but got a string with "
-         "length 600 instead.", "metadata.k", "string_above_max_length"),
-        (openai.BadRequestError, lambda c: c.beta.threads.create(messages=[{"role": "bot", "content": "x"}]),  # type: ignore[list-item]
-         "Invalid value: 'bot'. Supported values are: 'user' and 'assistant'.", "messages[0].role", "invalid_value"),
-        (openai.BadRequestError, lambda c: c.beta.threads.create(extra_body={"role": "user"}),
-         "Unknown parameter: 'role'.", "role", "unknown_parameter"),
-        (openai.BadRequestError, lambda c: c.beta.threads.create(extra_headers={"OpenAI-Beta": "assistants=v1"}),
-         "The v1 Assistants API has been deprecated. See the migration guide for more information: "
-         "https://platform.openai.com/docs/assistants/migration.", None, "invalid_beta"),
+        (
+            openai.NotFoundError,
+            lambda c: c.beta.threads.retrieve("thread_abcdefghijklmnopqrstuvwx"),
+            "No thread found with id 'thread_abcdefghijklmnopqrstuvwx'.",
+            None,
+            None,
+        ),
+        (
+            openai.BadRequestError,
+            lambda c: c.beta.threads.retrieve("undefined"),
+            "Invalid 'thread_id': 'undefined'. Expected an ID that begins with 'thread'.",
+            "thread_id",
+            "invalid_value",
+        ),
+        (
+            openai.BadRequestError,
+            lambda c: c.beta.threads.create(metadata={"k": "v" * 600}),
+            "Invalid 'metadata.k': string too long. Expected a string with maximum length 512, but got a string with "
+            "length 600 instead.",
+            "metadata.k",
+            "string_above_max_length",
+        ),
+        (
+            openai.BadRequestError,
+            lambda c: c.beta.threads.create(messages=[{"role": "bot", "content": "x"}]),  # type: ignore[list-item]
+            "Invalid value: 'bot'. Supported values are: 'user' and 'assistant'.",
+            "messages[0].role",
+            "invalid_value",
+        ),
+        (
+            openai.BadRequestError,
+            lambda c: c.beta.threads.create(extra_body={"role": "user"}),
+            "Unknown parameter: 'role'.",
+            "role",
+            "unknown_parameter",
+        ),
+        (
+            openai.BadRequestError,
+            lambda c: c.beta.threads.create(extra_headers={"OpenAI-Beta": "assistants=v1"}),
+            "The v1 Assistants API has been deprecated. See the migration guide for more information: "
+            "https://platform.openai.com/docs/assistants/migration.",
+            None,
+            "invalid_beta",
+        ),
     ]
     for exception, call, message, param, code in cases:
         with pytest.raises(exception) as caught:
@@ -137,9 +176,9 @@ def test_errors_map_to_sdk_exceptions(client: OpenAI) -> None:
 
 def test_authentication_error(start_server: Callable[..., BackgroundServer]) -> None:
     server = start_server(api_keys=("sk-right-key-0000",))
-    with OpenAI(base_url=server.base_url, api_key="sk-wrong-key-1234", max_retries=0) as wrong:
-        with pytest.raises(openai.AuthenticationError) as caught:
-            wrong.beta.threads.create()
+    wrong = OpenAI(base_url=server.base_url, api_key="sk-wrong-key-1234", max_retries=0)
+    with wrong, pytest.raises(openai.AuthenticationError) as caught:
+        wrong.beta.threads.create()
     assert caught.value.code == "invalid_api_key"
     assert "Incorrect API key provided: sk-****1234." in caught.value.message
 
