@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SDK1_STAMP := $(SDK1_VENV)/.installed
 
-.PHONY: run test test-main test-sdk1 lint clean
+.PHONY: run test test-main test-sdk1 lint bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,9 +38,19 @@ test-sdk1: $(SDK1_STAMP)
 	$(SDK1_VENV)/bin/python -m pytest -m sdk -p no:cacheprovider
 
 lint: $(STAMP)
-	$(BIN)/ruff check mock_server tests
-	$(BIN)/ruff format --check mock_server tests
+	$(BIN)/ruff check mock_server tests bench
+	$(BIN)/ruff format --check mock_server tests bench
 	$(BIN)/mypy
+
+# The mock against a bare Starlette handler under wrk (installed with apt-get when missing and root);
+# writes BENCHMARKS.md. Options: make bench BENCH_ARGS="--rounds 3 --duration 5" (see --help).
+bench: $(STAMP)
+	BENCH_FROM_MAKE=1 $(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# The deep contract run against a freshly started mock: every phase (stateful included), every check one
+# user can run, 500 examples per operation. More options: make fuzz FUZZ_ARGS="--seed 7 --report junit fuzz.xml"
+fuzz: $(STAMP)
+	$(BIN)/threads-mock fuzz --phases examples,coverage,fuzzing,stateful --checks all --max-examples 500 $(FUZZ_ARGS)
 
 clean:
 	rm -rf $(VENV) $(SDK1_VENV) build dist *.egg-info

@@ -1,25 +1,177 @@
-"""The admin API under /__mock__: health and reset (WireMock's vocabulary)."""
+"""The admin API under /__mock__ (WireMock's vocabulary), JSON in and out:
+
+    GET    /__mock__/health            {"status": "ok", "pid": ..., "store": {threads, max_threads, evicted}}, to anyone
+    POST   /__mock__/reset             threads, runtime fault rules, journal and counters back to the start
+    GET    /__mock__/faults            the rules, with their counters
+    POST   /__mock__/faults            add a rule (or a list of them); answers it with its id
+    GET    /__mock__/faults/{id}       one rule
+    DELETE /__mock__/faults/{id}       remove one rule
+    DELETE /__mock__/faults            remove every rule
+    GET    /__mock__/requests          the journal; filters method, path, status, limit
+    DELETE /__mock__/requests          empty the journal
+
+Everything but health answers loopback clients only, unless the server has an admin token: then it
+answers anyone who sends `Authorization: Bearer <token>`, and no one else.
+"""
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
+import os
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from .errors import APIError, invalid_fault_rule, invalid_request, unknown_fault_rule
+from .faults import FaultBook, FaultSyntaxError, parse_any
+from .middleware.journal import Journal
 from .responses import JSONResponse
+from .store import Stats
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+MOCK_ADMIN_ERROR = "mock_admin_error"
 
 
-def admin_routes(reset: Callable[[], Awaitable[None]]) -> list[BaseRoute]:
+def is_loopback(host: str | None) -> bool:
+    if host is None:  # a Unix socket: local by definition
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host == "localhost"
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
+def check_access(request: Request, token: str | None) -> None:
+    if token is None:
+        if not is_loopback(request.client.host if request.client else None):
+            raise APIError(
+                403,
+                "The admin API answers loopback clients only. Start the mock with --admin-token to reach it "
+                "from elsewhere.",
+                type=MOCK_ADMIN_ERROR,
+            )
+        return
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        raise APIError(
+            401,
+            "The admin API needs the server's admin token: send 'Authorization: Bearer <token>'.",
+            type=MOCK_ADMIN_ERROR,
+        )
+
+
+def query_int(request: Request, name: str, minimum: int) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or int(raw) < minimum:
+        raise invalid_request(f"Invalid '{name}': expected a whole number >= {minimum}, got '{raw}'.", param=name)
+    return int(raw)
+
+
+async def json_body(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise invalid_fault_rule(f"the body is not JSON ({error})") from None
+
+
+def admin_routes(
+    reset: Callable[[], Awaitable[None]],
+    faults: FaultBook,
+    journal: Journal,
+    admin_token: str | None = None,
+    store_stats: Callable[[], Awaitable[Stats]] | None = None,
+) -> list[BaseRoute]:
+    def guarded(endpoint: Endpoint) -> Endpoint:
+        async def checked(request: Request) -> Response:
+            check_access(request, admin_token)
+            return await endpoint(request)
+
+        return checked
+
     async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+        # The pid tells apart the workers of `--workers N`, which share one port.
+        body: dict[str, Any] = {"status": "ok", "pid": os.getpid()}
+        if store_stats is not None:
+            body["store"] = await store_stats()
+        return JSONResponse(body)
 
     async def reset_all(request: Request) -> Response:
         await reset()
         return JSONResponse({"reset": True})
 
+    async def list_faults(request: Request) -> Response:
+        return JSONResponse({"object": "list", "data": faults.describe()})
+
+    async def add_faults(request: Request) -> Response:
+        body = await json_body(request)
+        given = body if isinstance(body, list) else [body]
+        try:
+            # Every rule is read before any is added: a bad list adds nothing.
+            rules = [parse_any(rule) for rule in given]
+        except FaultSyntaxError as error:
+            raise invalid_fault_rule(str(error)) from None
+        added = [faults.describe(faults.add(rule))[0] for rule in rules]
+        payload = {"object": "list", "data": added} if isinstance(body, list) else added[0]
+        return JSONResponse(payload, status_code=201)
+
+    async def clear_faults(request: Request) -> Response:
+        return JSONResponse({"deleted": faults.clear()})
+
+    async def get_fault(request: Request) -> Response:
+        rule_id = request.path_params["rule_id"]
+        found = faults.describe(rule_id)
+        if not found:
+            raise unknown_fault_rule(rule_id)
+        return JSONResponse(found[0])
+
+    async def delete_fault(request: Request) -> Response:
+        rule_id = request.path_params["rule_id"]
+        if not faults.remove(rule_id):
+            raise unknown_fault_rule(rule_id)
+        return JSONResponse({"id": rule_id, "deleted": True})
+
+    async def list_requests(request: Request) -> Response:
+        path = request.query_params.get("path") or None
+        if path is not None and not (path.startswith("/") or path in ("*", "**")):
+            raise invalid_request(f"Invalid 'path': expected a path like /v1/threads/*, got '{path}'.", param="path")
+        entries = journal.entries(
+            method=request.query_params.get("method") or None,
+            path=path,
+            status=query_int(request, "status", 100),
+            limit=query_int(request, "limit", 1),
+        )
+        return JSONResponse({"object": "list", "data": [entry.to_dict() for entry in entries]})
+
+    async def clear_requests(request: Request) -> Response:
+        count = len(journal)
+        journal.clear()
+        return JSONResponse({"deleted": count})
+
+    def by_method(**endpoints: Endpoint) -> Endpoint:
+        # One route per path, so that a wrong method gets a 405 whose Allow header lists them all.
+        async def dispatch(request: Request) -> Response:
+            return await endpoints["get" if request.method == "HEAD" else request.method.lower()](request)
+
+        return guarded(dispatch)
+
     return [
         Route("/__mock__/health", health, methods=["GET"]),
-        Route("/__mock__/reset", reset_all, methods=["POST"]),
+        Route("/__mock__/reset", guarded(reset_all), methods=["POST"]),
+        Route(
+            "/__mock__/faults",
+            by_method(get=list_faults, post=add_faults, delete=clear_faults),
+            methods=["GET", "POST", "DELETE"],
+        ),
+        Route("/__mock__/faults/{rule_id}", by_method(get=get_fault, delete=delete_fault), methods=["GET", "DELETE"]),
+        Route("/__mock__/requests", by_method(get=list_requests, delete=clear_requests), methods=["GET", "DELETE"]),
     ]

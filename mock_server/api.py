@@ -9,6 +9,7 @@ from typing import Any
 from . import errors
 from .ids import Identity
 from .objects import (
+    METADATA_PAIRS,
     deleted_object,
     list_object,
     merged_metadata,
@@ -30,10 +31,27 @@ class Call:
 Handler = Callable[[Call], Awaitable[JSON]]
 
 
+def merged_within_limit(current: JSON | None, update: Any) -> JSON:
+    """Metadata merged key by key. A merge past the limit is refused with the error a request with that
+    many pairs gets, before anything is stored: the API never kept more than 16 pairs on an object."""
+    merged = merged_metadata(current, update)
+    if len(merged) > METADATA_PAIRS:
+        raise errors.invalid_request(
+            f"Invalid 'metadata': too many properties. Expected an object with at most {METADATA_PAIRS} "
+            f"properties, but got an object with {len(merged)} properties instead.",
+            param="metadata",
+            code="object_above_max_properties",
+        )
+    return merged
+
+
 class ThreadsAPI:
-    def __init__(self, store: Store, identity: Identity) -> None:
+    """The real API's semantics; `lenient` answers unknown ids as Prism and Steady do, by creating them."""
+
+    def __init__(self, store: Store, identity: Identity, *, lenient: bool = False) -> None:
         self.store = store
         self.identity = identity
+        self.lenient = lenient
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -47,6 +65,25 @@ class ThreadsAPI:
             "modifyMessage": self.modify_message,
             "deleteMessage": self.delete_message,
         }
+
+    async def adopt_thread(self, call: Call) -> None:
+        """In lenient mode, an unknown thread id gets a thread of its own on first use."""
+        if not self.lenient:
+            return
+        thread_id = call.path["thread_id"]
+        if await self.store.get_thread(call.project, thread_id) is None:
+            thread = thread_object(thread_id, self.identity.now(), {}, None)
+            await self.store.create_thread(call.project, thread, [])
+
+    async def adopt_message(self, call: Call) -> None:
+        """In lenient mode, an unknown message id gets an empty user message on first use."""
+        if not self.lenient:
+            return
+        await self.adopt_thread(call)
+        thread_id, message_id = call.path["thread_id"], call.path["message_id"]
+        if await self.store.get_message(call.project, thread_id, message_id) is None:
+            placeholder = message_object(message_id, thread_id, self.identity.now(), {"role": "user", "content": ""})
+            await self.store.add_message(call.project, placeholder)
 
     async def create_thread(self, call: Call) -> JSON:
         body = call.body
@@ -66,6 +103,7 @@ class ThreadsAPI:
 
     async def get_thread(self, call: Call) -> JSON:
         thread_id = call.path["thread_id"]
+        await self.adopt_thread(call)
         thread = await self.store.get_thread(call.project, thread_id)
         if thread is None:
             raise errors.not_found("thread", thread_id)
@@ -76,11 +114,12 @@ class ThreadsAPI:
         body = call.body
 
         def change(thread: JSON) -> JSON:
-            thread["metadata"] = merged_metadata(thread.get("metadata"), body.get("metadata"))
+            thread["metadata"] = merged_within_limit(thread.get("metadata"), body.get("metadata"))
             if body.get("tool_resources") is not None:
                 thread["tool_resources"] = tool_resources_object(body["tool_resources"], self.identity)
             return thread
 
+        await self.adopt_thread(call)
         updated = await self.store.update_thread(call.project, thread_id, change)
         if updated is None:
             raise errors.not_found("thread", thread_id)
@@ -88,6 +127,7 @@ class ThreadsAPI:
 
     async def delete_thread(self, call: Call) -> JSON:
         thread_id = call.path["thread_id"]
+        await self.adopt_thread(call)
         if not await self.store.delete_thread(call.project, thread_id):
             raise errors.not_found("thread", thread_id)
         return deleted_object(thread_id, "thread")
@@ -101,6 +141,7 @@ class ThreadsAPI:
             before=call.query.get("before"),
             run_id=call.query.get("run_id"),
         )
+        await self.adopt_thread(call)
         page = await self.store.list_messages(call.project, thread_id, query)
         if page is None:
             raise errors.not_found("thread", thread_id)
@@ -108,6 +149,7 @@ class ThreadsAPI:
 
     async def create_message(self, call: Call) -> JSON:
         thread_id = call.path["thread_id"]
+        await self.adopt_thread(call)
         message = message_object(self.identity.new_id("msg"), thread_id, self.identity.now(), call.body)
         if not await self.store.add_message(call.project, message):
             raise errors.not_found("thread", thread_id)
@@ -118,6 +160,7 @@ class ThreadsAPI:
             raise errors.not_found("thread", call.path["thread_id"])
 
     async def get_message(self, call: Call) -> JSON:
+        await self.adopt_message(call)
         message = await self.store.get_message(call.project, call.path["thread_id"], call.path["message_id"])
         if message is None:
             await self._thread_exists(call)
@@ -128,9 +171,10 @@ class ThreadsAPI:
         metadata = call.body.get("metadata")
 
         def change(message: JSON) -> JSON:
-            message["metadata"] = merged_metadata(message.get("metadata"), metadata)
+            message["metadata"] = merged_within_limit(message.get("metadata"), metadata)
             return message
 
+        await self.adopt_message(call)
         updated = await self.store.update_message(call.project, call.path["thread_id"], call.path["message_id"], change)
         if updated is None:
             await self._thread_exists(call)
@@ -138,6 +182,7 @@ class ThreadsAPI:
         return updated
 
     async def delete_message(self, call: Call) -> JSON:
+        await self.adopt_message(call)
         if not await self.store.delete_message(call.project, call.path["thread_id"], call.path["message_id"]):
             await self._thread_exists(call)
             raise errors.not_found("message", call.path["message_id"])

@@ -12,9 +12,13 @@ from starlette.routing import Route
 from .admin import admin_routes
 from .api import ThreadsAPI
 from .contract import Contract
+from .faults import FaultBook
 from .ids import Identity
 from .middleware.auth import BearerAuth
 from .middleware.context import RequestContext
+from .middleware.faults import FaultInjector
+from .middleware.journal import Journal, RequestJournal
+from .middleware.ratelimit import RateLimit, RateLimiter, TokenBuckets
 from .responses import JSONResponse
 from .routing import api_routes, http_exception
 from .settings import Settings
@@ -26,13 +30,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     contract = Contract(settings.contract)
     identity = Identity(settings.seed)
-    store = open_store(settings.store)
-    api = ThreadsAPI(store, identity)
-    validators = Validators(contract, settings.max_body_size)
+    store = open_store(settings.store, settings.max_threads)
+    lenient = settings.mode == "lenient"
+    api = ThreadsAPI(store, identity, lenient=lenient)
+    validators = Validators(contract, settings.max_body_size, id_patterns=not lenient)
+    faults = FaultBook(settings.seed, settings.faults)
+    journal = Journal(settings.journal_size, body_limit=settings.max_body_size)
+    rate_limit = RateLimit.parse(settings.rate_limit) if settings.rate_limit else None
+    buckets = TokenBuckets(rate_limit) if rate_limit else None
 
     async def reset() -> None:
         await store.clear()
         identity.reset()
+        faults.reset()
+        journal.clear()
+        if buckets is not None:
+            buckets.clear()
 
     async def openapi_json(request: Request) -> Response:
         return Response(contract.json_bytes, media_type="application/json")
@@ -44,12 +57,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/openapi.json", openapi_json, methods=["GET"]),
             Route("/openapi.yaml", openapi_yaml, methods=["GET"]),
-            *admin_routes(reset),
+            *admin_routes(reset, faults, journal, settings.admin_token, store_stats=store.stats),
             *api_routes(contract, validators, api.handlers()),
         ],
+        # Outermost first. The journal sees every request and its final status; faults come last, so
+        # that their answers still carry the request id and the rate-limit headers.
         middleware=[
+            *([Middleware(RequestJournal, journal=journal)] if journal.enabled else []),
             Middleware(RequestContext, identity=identity),
             Middleware(BearerAuth, api_keys=settings.api_keys),
+            *([Middleware(RateLimiter, buckets=buckets)] if buckets is not None else []),
+            Middleware(FaultInjector, book=faults, rate_limit=rate_limit),
         ],
         exception_handlers={HTTPException: http_exception},
     )
@@ -58,6 +76,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.store = store
     app.state.identity = identity
     app.state.reset = reset
+    app.state.faults = faults
+    app.state.journal = journal
+    app.state.rate_limits = buckets
     return app
 
 

@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from . import __version__
+from .fuzzing import options as fuzz_options
+
+if TYPE_CHECKING:
+    import socket
+
+    import uvicorn
+    from starlette.applications import Starlette
+
+    from .settings import Settings
+
+# How the parent hands its command-line options to the worker processes (`--workers N`), which each build
+# their own app. Outside the THREADS_MOCK_ prefix, so that Settings never reads it as a setting.
+WORKER_OPTIONS = "_THREADS_MOCK_WORKER_OPTIONS"
 
 SERVE_HELP = """Start the mock on HOST:PORT. Every option can also come from an environment variable
 (THREADS_MOCK_PORT=4010, THREADS_MOCK_API_KEY=k1,k2, ...) or from a TOML file given with --config
@@ -38,8 +55,87 @@ def parser() -> argparse.ArgumentParser:
         help="log level; info prints one access-log line per request (default info; env THREADS_MOCK_LOG_LEVEL)",
     )
     serve.add_argument("--max-body-size", type=int, help="largest request body in bytes, else 413 (default 1048576)")
+    serve.add_argument(
+        "--mode",
+        choices=["strict", "lenient"],
+        help="strict: the real API's semantics (default); lenient: unknown ids are created on first use, "
+        "as Prism and Steady answer (env THREADS_MOCK_MODE)",
+    )
     serve.add_argument("--contract", help="serve another copy of the contract (default: the packaged one)")
+    serve.add_argument(
+        "--store",
+        metavar="URL",
+        help="where threads and messages live: 'memory' (default; lost on exit) or 'sqlite:PATH' (a file that "
+        "survives restarts and crashes and is shared by --workers) (env THREADS_MOCK_STORE)",
+    )
+    serve.add_argument(
+        "--max-threads",
+        type=int,
+        metavar="N",
+        help="most threads the store keeps, all keys together; past it the least recently used thread and its "
+        "messages are dropped, counted on /__mock__/health (default 100000; env THREADS_MOCK_MAX_THREADS)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="serve with N processes; needs --store sqlite:PATH so they share one state; fault counters, rate "
+        "limits and the request journal stay per process (default 1; env THREADS_MOCK_WORKERS)",
+    )
+    serve.add_argument(
+        "--fault",
+        dest="faults",
+        action="append",
+        type=fault_rule,
+        metavar="RULE",
+        help="a fault rule, repeatable: '[METHOD] PATH: fault; how often', e.g. "
+        "'POST /v1/threads: status=429; retry_after=1; probability=0.2' or '*: latency=100ms..300ms'. "
+        "Faults: status=N (retry_after, should_retry, code, message), latency, reset, empty, malformed, "
+        "invalid, slow=DURATION, hang[=MAX]; how often: probability, times, every, after "
+        "(env THREADS_MOCK_FAULTS, one rule per line; [[faults]] tables in the config)",
+    )
+    serve.add_argument(
+        "--rate-limit",
+        type=rate_limit,
+        metavar="N/UNIT",
+        help="requests allowed per API key, e.g. 60/min (also /s, /h, /d): a token bucket; over it the real 429 "
+        "(env THREADS_MOCK_RATE_LIMIT)",
+    )
+    serve.add_argument(
+        "--journal-size",
+        type=int,
+        metavar="N",
+        help="how many requests GET /__mock__/requests keeps, newest last; 0 turns the journal off "
+        "(default 10000; env THREADS_MOCK_JOURNAL_SIZE)",
+    )
+    serve.add_argument(
+        "--admin-token",
+        metavar="TOKEN",
+        help="serve the admin API (/__mock__/...) to any client that sends 'Authorization: Bearer TOKEN'; "
+        "without it the admin API answers loopback clients only (env THREADS_MOCK_ADMIN_TOKEN)",
+    )
+    fuzz_options.add_parser(commands)
     return root
+
+
+def fault_rule(text: str) -> str:
+    from .faults import FaultSyntaxError, parse_rule
+
+    try:
+        parse_rule(text)
+    except FaultSyntaxError as error:
+        raise argparse.ArgumentTypeError(f"{error} (in {text!r})") from None
+    return text
+
+
+def rate_limit(text: str) -> str:
+    from .middleware.ratelimit import RateLimit
+
+    try:
+        RateLimit.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def serve(options: dict[str, object]) -> int:
@@ -49,10 +145,22 @@ def serve(options: dict[str, object]) -> int:
     from .settings import Settings
 
     settings = Settings.load(options)
-    level = settings.log_level.upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(settings)
+    configure_logging(settings)
+    problem = workers_problem(settings)
+    if problem:
+        print(f"threads-mock serve: error: {problem}", file=sys.stderr)
+        return 2
+    try:
+        # With workers too: this checks every setting, and creates the store's file, before any worker starts.
+        app = create_app(settings)
+    except ValueError as error:  # a bad fault rule, rate limit or store from the environment or the config file
+        print(f"threads-mock serve: error: {error}", file=sys.stderr)
+        return 2
     print(f"threads-mock {__version__} on http://{settings.host}:{settings.port}/v1", file=sys.stderr, flush=True)
+    if settings.workers > 1:
+        asyncio.run(app.state.store.close())
+        serve_workers(settings, options)
+        return 0
     uvicorn.run(
         app,
         host=settings.host,
@@ -64,11 +172,83 @@ def serve(options: dict[str, object]) -> int:
     return 0
 
 
+def configure_logging(settings: Settings) -> None:
+    level = settings.log_level.upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def workers_problem(settings: Settings) -> str | None:
+    from .store import shared_between_processes
+
+    if settings.workers < 1:
+        return f"--workers must be at least 1, got {settings.workers}"
+    if settings.workers == 1:
+        return None
+    if not shared_between_processes(settings.store):
+        return (
+            f"--workers {settings.workers} needs a store the workers share: add --store sqlite:PATH "
+            f"(with --store {settings.store} each worker would keep threads of its own)"
+        )
+    if settings.seed is not None:
+        return (
+            "--seed needs a single worker: every worker would hand out the same ids, and which worker "
+            "answers a request is not reproducible"
+        )
+    return None
+
+
+def serve_workers(settings: Settings, options: dict[str, object]) -> None:
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    os.environ[WORKER_OPTIONS] = json.dumps(options)
+    config = uvicorn.Config(
+        f"{__name__}:worker_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level,
+        access_log=False,
+        lifespan="off",
+    )
+    Multiprocess(config, sockets=[listening_socket(config)]).run()
+
+
+def listening_socket(config: uvicorn.Config) -> socket.socket:
+    """The socket the workers share, bound by uvicorn, with the protocol number uvicorn leaves out.
+
+    uvicorn binds with proto 0, and asyncio turns on TCP_NODELAY only for connections accepted from a socket
+    whose proto is IPPROTO_TCP: without it every keep-alive request waits ~40 ms for a delayed ACK, and two
+    workers served a fifth of what one did (uvicorn issue #3149).
+    """
+    import socket
+
+    bound = config.bind_socket()
+    if bound.family not in (socket.AF_INET, socket.AF_INET6):
+        return bound
+    return socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
+
+
+def worker_app() -> Starlette:
+    """The app of one worker process, built from the options its parent was started with."""
+    from .app import create_app
+    from .settings import Settings
+
+    settings = Settings.load(json.loads(os.environ[WORKER_OPTIONS]))
+    configure_logging(settings)
+    return create_app(settings)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = vars(parser().parse_args(argv))
     command = args.pop("command")
     if command == "serve":
         return serve(args)
+    if command == "fuzz":
+        from .fuzzing import command as fuzz_command
+
+        return fuzz_command.main(args)
     return 2
 
 

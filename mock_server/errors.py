@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from http import HTTPStatus
 from typing import Any
 
 ACCOUNT_KEYS_URL = "https://platform.openai.com/account/api-keys"
+RATE_LIMITS_URL = "https://platform.openai.com/account/rate-limits"
+ERROR_CODES_URL = "https://platform.openai.com/docs/guides/error-codes/api-errors"
 
 # Each status the mock can answer with, and the `type` the real API sent with it.
 STATUS_TYPES: dict[int, str] = {
@@ -45,7 +48,7 @@ class APIError(Exception):
         *,
         type: str | None = None,
         param: str | None = None,
-        code: str | None = None,
+        code: str | int | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
@@ -156,3 +159,126 @@ def server_error(request_id: str) -> APIError:
         "or contact us through our help center at help.openai.com if you keep seeing this error. "
         f"(Please include the request ID {request_id} in your email.)",
     )
+
+
+# ---- the envelopes a fault (status=...) or the rate limiter answers with ----
+
+
+def rate_limit_reached(limit: int, used: int, window: str, retry_in: str, headers: dict[str, str]) -> APIError:
+    """`window` as the real API wrote it, e.g. `requests per min (RPM)`; `retry_in` a Go-style duration."""
+    return APIError(
+        429,
+        f"Rate limit reached for requests in organization org-mock on {window}: Limit {limit}, Used {used}, "
+        f"Requested 1. Please try again in {retry_in}. Visit {RATE_LIMITS_URL} to learn more.",
+        type="requests",
+        code="rate_limit_exceeded",
+        headers=headers,
+    )
+
+
+def insufficient_quota() -> APIError:
+    return APIError(
+        429,
+        "You exceeded your current quota, please check your plan and billing details. For more information "
+        f"on this error, read the docs: {ERROR_CODES_URL}.",
+        type="insufficient_quota",
+        code="insufficient_quota",
+    )
+
+
+def unsupported_region() -> APIError:
+    return APIError(
+        403,
+        "Country, region, or territory not supported",
+        type="request_forbidden",
+        code="unsupported_country_region_territory",
+    )
+
+
+def conflict() -> APIError:
+    # Not captured from the real API; written in its style.
+    return APIError(409, "The request conflicts with another request on the same resource. Please try again.")
+
+
+def service_unavailable() -> APIError:
+    return APIError(503, "The server is overloaded or not ready yet.")
+
+
+def bad_gateway() -> APIError:
+    # The API's edge (Cloudflare) answered 502 with a numeric code.
+    return APIError(502, "Bad gateway.", type="cf_bad_gateway", code=502)
+
+
+def gateway_timeout() -> APIError:
+    # Captured as 524 from the API's edge; the same envelope with the status it is sent with.
+    return APIError(504, "Gateway timeout.", type="cf_gateway_timeout", code=504)
+
+
+def not_found_in(method: str, path: str) -> APIError:
+    """The 404 the real API gave for this path: the object its last id names, else an unknown URL."""
+    for segment in reversed(path.split("/")):
+        for prefix, kind in (("msg_", "message"), ("thread_", "thread"), ("run_", "run"), ("asst_", "assistant")):
+            if segment.startswith(prefix):
+                return not_found(kind, segment)
+    return invalid_url(method, path)
+
+
+def for_status(
+    status: int,
+    *,
+    request_id: str,
+    method: str,
+    path: str,
+    api_key: str | None,
+    rate_limit: tuple[int, str, str],
+    code: str | None = None,
+) -> APIError:
+    """The real API's envelope for an HTTP error status. `rate_limit` is (limit, window, retry_in) for
+    the 429 wording; `code="insufficient_quota"` turns a 429 into the quota error."""
+    if status == 429:
+        if code == "insufficient_quota":
+            return insufficient_quota()
+        limit, window, retry_in = rate_limit
+        return rate_limit_reached(limit, limit, window, retry_in, {})
+    by_status = {
+        401: lambda: incorrect_api_key(api_key) if api_key else missing_api_key(),
+        403: unsupported_region,
+        404: lambda: not_found_in(method, path),
+        409: conflict,
+        500: lambda: server_error(request_id),
+        502: bad_gateway,
+        503: service_unavailable,
+        504: gateway_timeout,
+    }
+    make = by_status.get(status)
+    if make is not None:
+        return make()
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    return APIError(status, f"{phrase}.")
+
+
+# ---- the mock's own errors (its header and admin API), with types of its own ----
+
+MOCK_FAULT_ERROR = "mock_fault_error"
+
+
+def invalid_fault_header(reason: str) -> APIError:
+    return APIError(
+        400,
+        f"Invalid 'X-Mock-Fault' header: {reason}. It takes faults like 'status=503', 'status=429; retry_after=2', "
+        "'latency=250ms', 'reset', 'empty', 'malformed', 'invalid', 'slow=2s' or 'hang=5s'.",
+        type=MOCK_FAULT_ERROR,
+        param="X-Mock-Fault",
+        code="invalid_fault",
+    )
+
+
+def invalid_fault_rule(reason: str) -> APIError:
+    return APIError(400, f"Invalid fault rule: {reason}.", type=MOCK_FAULT_ERROR, code="invalid_fault")
+
+
+def unknown_fault_rule(rule_id: str) -> APIError:
+    return APIError(404, f"No fault rule found with id '{rule_id}'.", type=MOCK_FAULT_ERROR)

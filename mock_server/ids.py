@@ -8,6 +8,9 @@ import time
 
 ALPHABET = string.ascii_letters + string.digits
 ID_LENGTH = 24
+# One random byte per id character, folded onto the 62 letters and digits by a translation table: ten
+# times faster than random.choices, with a bias (8 of 62 characters a little likelier) no client can see.
+_BYTE_TO_CHAR = bytes(ord(ALPHABET[i % len(ALPHABET)]) for i in range(256))
 # With a seed, time is logical: it starts here and moves one second per object created.
 SEEDED_EPOCH = 1_717_000_000
 
@@ -20,7 +23,7 @@ class Identity:
         self._ticks = 0
 
     def new_id(self, prefix: str) -> str:
-        return f"{prefix}_{''.join(self._ids.choices(ALPHABET, k=ID_LENGTH))}"
+        return f"{prefix}_{self._ids.randbytes(ID_LENGTH).translate(_BYTE_TO_CHAR).decode()}"
 
     def request_id(self) -> str:
         return f"req_{self._requests.getrandbits(128):032x}"

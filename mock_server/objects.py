@@ -81,6 +81,10 @@ def tool_resources_object(requested: JSON | None, identity: Identity) -> JSON:
     return resources
 
 
+# The contract's Metadata limit (maxProperties): no object holds more pairs, however many updates merge in.
+METADATA_PAIRS = 16
+
+
 def merged_metadata(current: JSON | None, update: Any) -> JSON:
     if update is None:
         return current or {}

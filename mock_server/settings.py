@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .store.base import DEFAULT_MAX_THREADS
+
 ENV_PREFIX = "THREADS_MOCK_"
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 
@@ -23,6 +25,14 @@ class Settings:
     log_level: str = "info"
     max_body_size: int = DEFAULT_MAX_BODY_SIZE
     store: str = "memory"
+    max_threads: int = DEFAULT_MAX_THREADS
+    workers: int = 1
+    mode: str = "strict"
+    # Fault rules in the command-line form (str) or as data (a [[faults]] table); read by create_app.
+    faults: tuple[str | Mapping[str, Any], ...] = ()
+    rate_limit: str | None = None
+    journal_size: int = 10_000
+    admin_token: str | None = None
     contract: Path | None = None
     config: Path | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -41,8 +51,15 @@ class Settings:
 
 
 def coerce(name: str, value: Any) -> Any:
-    if name in ("port", "max_body_size"):
+    if name in ("port", "max_body_size", "journal_size", "max_threads", "workers"):
         return int(value)
+    if name == "faults":
+        # From the environment: one rule per line.
+        if isinstance(value, str):
+            return tuple(line.strip() for line in value.splitlines() if line.strip())
+        return tuple(value)
+    if name in ("rate_limit", "admin_token"):
+        return None if value in (None, "") else str(value)
     if name == "seed":
         return None if value in (None, "") else int(value)
     if name == "api_keys":
@@ -59,7 +76,11 @@ def environment_values(environ: Mapping[str, str]) -> dict[str, Any]:
     for key, value in environ.items():
         if key.startswith(ENV_PREFIX):
             name = key[len(ENV_PREFIX) :].lower()
-            values["api_keys" if name in ("api_key", "api_keys") else name] = value
+            if name in ("api_key", "api_keys"):
+                name = "api_keys"
+            elif name == "fault":
+                name = "faults"
+            values[name] = value
     return values
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import jsonschema
@@ -320,7 +321,7 @@ def coerce_query_value(schema: Mapping[str, Any], raw: str) -> Any:
 class OperationValidator:
     """Everything the contract says about one operation's request, checked in the real API's order."""
 
-    def __init__(self, operation: Operation, max_body_size: int) -> None:
+    def __init__(self, operation: Operation, max_body_size: int, *, id_patterns: bool = True) -> None:
         self.operation = operation
         self.max_body_size = max_body_size
         self.beta_required = any(p.name.lower() == "openai-beta" for p in operation.params_in("header"))
@@ -328,7 +329,13 @@ class OperationValidator:
             (enum_values(p.schema) or [] for p in operation.params_in("header") if p.name.lower() == "openai-beta"),
             [],
         )
-        self.path_check = SchemaCheck(object_schema(operation.params_in("path")))
+        path_params = operation.params_in("path")
+        if not id_patterns:
+            # Lenient mode takes any id, as Prism does with the official spec (which has no id patterns).
+            path_params = tuple(
+                replace(p, schema={k: v for k, v in p.schema.items() if k != "pattern"}) for p in path_params
+            )
+        self.path_check = SchemaCheck(object_schema(path_params))
         self.query_params = {p.name: p for p in operation.params_in("query")}
         self.query_check = SchemaCheck(object_schema(self.query_params.values())) if self.query_params else None
         self.body_check = SchemaCheck(operation.body_schema) if operation.body_schema is not None else None
@@ -394,8 +401,11 @@ def is_json_media_type(content_type: str) -> bool:
 
 
 class Validators:
-    def __init__(self, contract: Contract, max_body_size: int) -> None:
-        self.by_operation = {op_id: OperationValidator(op, max_body_size) for op_id, op in contract.operations.items()}
+    def __init__(self, contract: Contract, max_body_size: int, *, id_patterns: bool = True) -> None:
+        self.by_operation = {
+            op_id: OperationValidator(op, max_body_size, id_patterns=id_patterns)
+            for op_id, op in contract.operations.items()
+        }
 
     def __getitem__(self, operation_id: str) -> OperationValidator:
         return self.by_operation[operation_id]

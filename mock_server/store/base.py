@@ -5,12 +5,37 @@ A backend is one module with a class that satisfies `Store`; `open_store` picks 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypedDict
 
 JSON = dict[str, Any]
 Change = Callable[[JSON], JSON]
+DEFAULT_MAX_THREADS = 100_000
+
+log = logging.getLogger("threads_mock.store")
+
+
+class Stats(TypedDict):
+    threads: int  # held now, all projects together
+    max_threads: int
+    evicted: int  # least recently used threads dropped to stay within max_threads, since the last reset
+
+
+def check_max_threads(max_threads: int) -> int:
+    if max_threads < 1:
+        raise ValueError(f"max_threads must be at least 1, got {max_threads}")
+    return max_threads
+
+
+def warn_eviction(max_threads: int) -> None:
+    # Once per store: under a fuzzer every create may evict, and a line per eviction would bury the log.
+    log.warning(
+        "the store holds max_threads=%d threads: from now on the least recently used thread is evicted "
+        "for each new one (counted on /__mock__/health; raise --max-threads to keep more)",
+        max_threads,
+    )
 
 
 @dataclass(frozen=True)
@@ -29,6 +54,13 @@ class Page:
 
 
 class Store(Protocol):
+    """Every call on a thread or its messages counts as a use of that thread for eviction (`threads` does not).
+
+    `threads` lists a project's threads in creation order.
+    Creating a thread whose id is already stored replaces it (a seeded server restarted on a durable store
+    hands out the same ids again); so does adding a message whose id the thread already has.
+    """
+
     async def create_thread(self, project: str, thread: JSON, messages: Sequence[JSON]) -> None: ...
 
     async def get_thread(self, project: str, thread_id: str) -> JSON | None: ...
@@ -48,6 +80,8 @@ class Store(Protocol):
     async def delete_message(self, project: str, thread_id: str, message_id: str) -> bool: ...
 
     async def list_messages(self, project: str, thread_id: str, query: ListQuery) -> Page | None: ...
+
+    async def stats(self) -> Stats: ...
 
     async def clear(self) -> None: ...
 

@@ -2,34 +2,70 @@
 
 from __future__ import annotations
 
+import itertools
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import orjson
 
-from .base import JSON, Change, ListQuery, Page, page_of
+from .base import (
+    DEFAULT_MAX_THREADS,
+    JSON,
+    Change,
+    ListQuery,
+    Page,
+    Stats,
+    check_max_threads,
+    page_of,
+    warn_eviction,
+)
+
+
+def encode(obj: JSON) -> bytes:
+    # orjson (3.12 on) hands back bytes whose buffer is at least 4 KiB and never trimmed; a copy keeps a
+    # stored object at its own size: a typical thread is ~150 bytes, 25 times less.
+    return bytes(memoryview(orjson.dumps(obj)))
 
 
 class _Thread:
-    __slots__ = ("data", "messages")
+    __slots__ = ("created", "data", "messages")
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, created: int, data: bytes) -> None:
+        self.created = created
         self.data = data
         # message id -> (run_id, encoded message), in creation order
         self.messages: dict[str, tuple[str | None, bytes]] = {}
 
 
 class MemoryStore:
-    def __init__(self) -> None:
-        self._projects: dict[str, dict[str, _Thread]] = {}
+    def __init__(self, max_threads: int = DEFAULT_MAX_THREADS) -> None:
+        # Every project's threads in one order, least recently used first: the bound is per store.
+        self._threads: OrderedDict[tuple[str, str], _Thread] = OrderedDict()
+        self._max_threads = check_max_threads(max_threads)
+        self._evicted = 0
+        self._warned = False
+        self._created = itertools.count()
 
     def _thread(self, project: str, thread_id: str) -> _Thread | None:
-        return self._projects.get(project, {}).get(thread_id)
+        key = (project, thread_id)
+        record = self._threads.get(key)
+        if record is not None:
+            self._threads.move_to_end(key)
+        return record
 
     async def create_thread(self, project: str, thread: JSON, messages: Sequence[JSON]) -> None:
-        record = _Thread(orjson.dumps(thread))
+        record = _Thread(next(self._created), encode(thread))
         for message in messages:
-            record.messages[message["id"]] = (message.get("run_id"), orjson.dumps(message))
-        self._projects.setdefault(project, {})[thread["id"]] = record
+            record.messages[message["id"]] = (message.get("run_id"), encode(message))
+        key = (project, thread["id"])
+        self._threads.pop(key, None)
+        self._threads[key] = record
+        while len(self._threads) > self._max_threads:
+            self._threads.popitem(last=False)
+            self._evicted += 1
+            if not self._warned:
+                self._warned = True
+                warn_eviction(self._max_threads)
 
     async def get_thread(self, project: str, thread_id: str) -> JSON | None:
         record = self._thread(project, thread_id)
@@ -40,20 +76,21 @@ class MemoryStore:
         if record is None:
             return None
         updated = change(orjson.loads(record.data))
-        record.data = orjson.dumps(updated)
+        record.data = encode(updated)
         return updated
 
     async def delete_thread(self, project: str, thread_id: str) -> bool:
-        return self._projects.get(project, {}).pop(thread_id, None) is not None
+        return self._threads.pop((project, thread_id), None) is not None
 
     async def threads(self, project: str) -> list[JSON]:
-        return [orjson.loads(record.data) for record in self._projects.get(project, {}).values()]
+        records = sorted((r for (p, _), r in self._threads.items() if p == project), key=lambda r: r.created)
+        return [orjson.loads(record.data) for record in records]
 
     async def add_message(self, project: str, message: JSON) -> bool:
         record = self._thread(project, message["thread_id"])
         if record is None:
             return False
-        record.messages[message["id"]] = (message.get("run_id"), orjson.dumps(message))
+        record.messages[message["id"]] = (message.get("run_id"), encode(message))
         return True
 
     async def get_message(self, project: str, thread_id: str, message_id: str) -> JSON | None:
@@ -67,7 +104,7 @@ class MemoryStore:
         if record is None or entry is None:
             return None
         updated = change(orjson.loads(entry[1]))
-        record.messages[message_id] = (updated.get("run_id"), orjson.dumps(updated))
+        record.messages[message_id] = (updated.get("run_id"), encode(updated))
         return updated
 
     async def delete_message(self, project: str, thread_id: str, message_id: str) -> bool:
@@ -83,8 +120,12 @@ class MemoryStore:
         chosen, has_more = page_of(ids, query)
         return Page([orjson.loads(messages[mid][1]) for mid in chosen], has_more)
 
+    async def stats(self) -> Stats:
+        return {"threads": len(self._threads), "max_threads": self._max_threads, "evicted": self._evicted}
+
     async def clear(self) -> None:
-        self._projects.clear()
+        self._threads.clear()
+        self._evicted = 0
 
     async def close(self) -> None:
         return None

@@ -1,0 +1,106 @@
+"""The bare baseline: a minimal Starlette + uvicorn app for the benchmarked routes.
+
+It does what the cheapest possible handler does and nothing more: read and parse the JSON body,
+answer a fixed object shaped like the real one. No auth, validation, state, journal or faults, so
+the mock's ratio against it is the price of everything the mock does per request."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+THREAD_ID = "thread_abcdefghijklmnopqrstuvwx"
+THREAD: dict[str, Any] = {
+    "id": THREAD_ID,
+    "object": "thread",
+    "created_at": 1717000001,
+    "metadata": {},
+    "tool_resources": {},
+}
+
+
+def message(number: int) -> dict[str, Any]:
+    return {
+        "id": f"msg_abcdefghijklmnopqrstu{number:03d}",
+        "object": "thread.message",
+        "created_at": 1717000001,
+        "assistant_id": None,
+        "thread_id": THREAD_ID,
+        "run_id": None,
+        "status": "completed",
+        "incomplete_details": None,
+        "completed_at": 1717000001,
+        "incomplete_at": None,
+        "role": "user",
+        "content": [{"type": "text", "text": {"value": "One more question.", "annotations": []}}],
+        "attachments": [],
+        "metadata": {},
+    }
+
+
+MESSAGES = [message(n) for n in range(20)]
+PAGE: dict[str, Any] = {
+    "object": "list",
+    "data": MESSAGES,
+    "first_id": MESSAGES[0]["id"],
+    "last_id": MESSAGES[-1]["id"],
+    "has_more": False,
+}
+
+
+async def parsed(request: Request) -> Any:
+    body = await request.body()
+    return await request.json() if body else None
+
+
+async def create_thread(request: Request) -> Response:
+    await parsed(request)
+    return JSONResponse(THREAD)
+
+
+async def get_thread(request: Request) -> Response:
+    return JSONResponse(THREAD)
+
+
+async def create_message(request: Request) -> Response:
+    await parsed(request)
+    return JSONResponse(MESSAGES[0])
+
+
+async def list_messages(request: Request) -> Response:
+    return JSONResponse(PAGE)
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def create_app() -> Starlette:
+    return Starlette(
+        routes=[
+            Route("/v1/threads", create_thread, methods=["POST"]),
+            Route("/v1/threads/{thread_id}", get_thread, methods=["GET"]),
+            Route("/v1/threads/{thread_id}/messages", create_message, methods=["POST"]),
+            Route("/v1/threads/{thread_id}/messages", list_messages, methods=["GET"]),
+            Route("/__mock__/health", health, methods=["GET"]),
+        ]
+    )
+
+
+def main() -> None:
+    options = argparse.ArgumentParser(description=__doc__)
+    options.add_argument("--host", default="127.0.0.1")
+    options.add_argument("--port", type=int, default=4011)
+    args = options.parse_args()
+    # The same server settings as `threads-mock serve`: one worker, no access log, no lifespan.
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning", access_log=False, lifespan="off")
+
+
+if __name__ == "__main__":
+    main()

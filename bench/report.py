@@ -1,0 +1,203 @@
+"""The Markdown report: figures, targets from issue 6 with pass/fail, the machine and the load check."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import importlib.metadata
+import importlib.util
+import os
+import platform
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .load import LoadGenerator
+from .measures import Fixture, Memory, Outcome
+
+P99_TARGET = 1.5
+MEMORY_TARGET_MB = 150.0
+STARTUP_TARGET_S = 1.0
+PACKAGES = ("starlette", "uvicorn", "h11", "httptools", "uvloop", "orjson", "jsonschema-rs", "jsonschema")
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def mark(passed: bool) -> str:
+    return "pass" if passed else "**FAIL**"
+
+
+def versions() -> str:
+    found = []
+    for package in PACKAGES:
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            found.append(f"{package} {importlib.metadata.version(package)}")
+    return ", ".join(found)
+
+
+def uvicorn_stack() -> str:
+    def has(module: str) -> bool:
+        return importlib.util.find_spec(module) is not None
+
+    http = "httptools" if has("httptools") else "h11"
+    loop = "uvloop" if has("uvloop") else "asyncio"
+    return f"uvicorn picks http={http}, loop={loop} (the same for both servers)"
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+@dataclass
+class Report:
+    command: str
+    options: argparse.Namespace
+    generator: LoadGenerator
+    generator_note: str
+    pinning: str
+    load_before: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    features: dict[str, bool] = field(default_factory=dict)
+    memory: Memory | None = None
+    startup: dict[str, list[float]] = field(default_factory=dict)
+    fixture: Fixture | None = None
+    profiles: list[Path] = field(default_factory=list)
+    load_after: str = ""
+
+    def markdown(self) -> str:
+        lines = ["# Benchmarks", ""]
+        if self.options.quick:
+            lines += [
+                "> **Smoke run** (`--quick`): these figures show that the bench works, not how fast the mock is.",
+                "> Run `make bench` for real figures.",
+                "",
+            ]
+        lines += [
+            f"- command: `{self.command}`",
+            f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
+            f"- machine: {os.cpu_count()} cores ({cpu_model()}), {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}",
+            f"- libraries: {versions()}; {uvicorn_stack()}",
+            f"- load generator: {self.generator.version}, {self.generator.threads} thread(s), "
+            f"{self.generator.connections} connections, {self.generator_note}",
+            f"- {self.pinning}",
+            f"- rounds: {self.options.rounds} x {self.options.duration:g} s per scenario and server, "
+            "alternating mock and baseline; figures are medians over rounds, the ratio is taken per round",
+            f"- load average before / after: {self.load_before} / {self.load_after} (other work on the machine "
+            "adds noise; the ratio against the baseline measured in the same run is what counts)",
+        ]
+        if self.features:
+            active = ", ".join(f"{name}: {'on' if on else 'absent'}" for name, on in self.features.items())
+            lines.append(f"- mock features seen: {active}")
+        lines += ["", *self.throughput_table(), "", *self.other_table(), ""]
+        lines += self.loadgen_check()
+        if self.outcomes and self.options.rounds > 1:
+            lines += ["", "<details><summary>Every round</summary>", "", *self.rounds_table(), "", "</details>"]
+        if self.profiles:
+            lines += ["", "Profiles (speedscope JSON, open at https://www.speedscope.app):"]
+            lines += [f"- `{p}`" for p in self.profiles]
+        return "\n".join(lines) + "\n"
+
+    def throughput_table(self) -> list[str]:
+        if not self.outcomes:
+            return ["(throughput not measured in this run)"]
+        lines = [
+            "| scenario | mock req/s | baseline req/s | ratio | target | ratio per CPU-second | mock p50 / p99 ms | "
+            "baseline p50 / p99 ms | p99 mock/baseline (<= 1.5) | result |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        ]
+        for outcome in self.outcomes:
+            s = outcome.scenario
+            if outcome.not_run or not outcome.pairs:
+                lines.append(
+                    f"| {s.title} | - | - | - | >= {s.target:.2f} | - | - | - | - | not run: {outcome.not_run} |"
+                )
+                continue
+            pairs = outcome.pairs
+            ratio = median([p.ratio for p in pairs])
+            p99_ratio = median([p.p99_ratio for p in pairs])
+            mock_p = f"{median([p.mock.p50_ms for p in pairs]):.2f} / {median([p.mock.p99_ms for p in pairs]):.2f}"
+            base_p = (
+                f"{median([p.baseline.p50_ms for p in pairs]):.2f} / {median([p.baseline.p99_ms for p in pairs]):.2f}"
+            )
+            result = mark(ratio >= s.target and p99_ratio <= P99_TARGET)
+            lines.append(
+                f"| {s.title} | {median([p.mock.rps for p in pairs]):,.0f} | "
+                f"{median([p.baseline.rps for p in pairs]):,.0f} | {ratio:.2f} | >= {s.target:.2f} | "
+                f"{median([p.cpu_ratio for p in pairs]):.2f} | {mock_p} | "
+                f"{base_p} | {p99_ratio:.2f} | {result} |"
+            )
+        return lines
+
+    def other_table(self) -> list[str]:
+        if not (self.memory or self.startup or self.fixture):
+            return []
+        lines = ["| measure | value | target | result |", "| --- | ---: | ---: | --- |"]
+        if self.memory:
+            m = self.memory
+            lines.append(
+                f"| resident memory per 100,000 threads with one message (RSS of a fresh server process, "
+                f"{m.threads:,} threads created over HTTP at {m.rate:,.0f}/s after {m.warmup:,} to fill the "
+                f"journal; {m.note}) | {m.per_100k_mb:.1f} MB ({m.per_thread:,.0f} B/thread) | "
+                f"<= {MEMORY_TARGET_MB:.0f} MB | {mark(m.per_100k_mb <= MEMORY_TARGET_MB)} |"
+            )
+        if self.startup:
+            mock, base = self.startup["mock"], self.startup["baseline"]
+            lines.append(
+                f"| process start to first 200 (`python -m mock_server serve`, first POST /v1/threads; median of "
+                f"{len(mock)}, max {max(mock):.2f} s) | {median(mock):.2f} s | <= {STARTUP_TARGET_S:.1f} s | "
+                f"{mark(median(mock) <= STARTUP_TARGET_S)} |"
+            )
+            lines.append(f"| the same for the baseline app, for comparison | {median(base):.2f} s | - | - |")
+        if self.fixture:
+            f = self.fixture
+            lines.append(
+                f"| pytest fixture session start-up: {f.what} | {median(f.added):.2f} s (server start "
+                f"{median(f.setup):.2f} s, stop {median(f.teardown):.2f} s) | - | - |"
+            )
+        return lines
+
+    def loadgen_check(self) -> list[str]:
+        loads = [load for o in self.outcomes for p in o.pairs for load in (p.mock, p.baseline)]
+        if not loads:
+            return []
+        generator = [load.loadgen_share for load in loads]
+        server = [load.server_share for load in loads]
+        if max(generator) >= 0.9:
+            verdict = "the load generator was near its limit in some runs: figures may understate the servers"
+        elif median(server) < 0.9:
+            verdict = (
+                "the load generator had CPU to spare, but other work shared the server's core, so absolute "
+                "figures are low and noisy; the ratio per CPU-second (requests / server CPU time) corrects for that"
+            )
+        else:
+            verdict = "the load generator had CPU to spare, so the servers were the bottleneck"
+        return [
+            f"Load generator check: the load generator used a median {median(generator):.0%} "
+            f"(max {max(generator):.0%}) of one core, the server under test a median {median(server):.0%} "
+            f"(min {min(server):.0%}): {verdict}."
+        ]
+
+    def rounds_table(self) -> list[str]:
+        lines = [
+            "| scenario | round | mock req/s | baseline req/s | ratio | mock p99 ms | baseline p99 ms | "
+            "load generator CPU mock/baseline | server CPU mock/baseline |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for outcome in self.outcomes:
+            for number, p in enumerate(outcome.pairs, 1):
+                lines.append(
+                    f"| {outcome.scenario.key} | {number} | {p.mock.rps:,.0f} | {p.baseline.rps:,.0f} | "
+                    f"{p.ratio:.2f} | {p.mock.p99_ms:.2f} | {p.baseline.p99_ms:.2f} | "
+                    f"{p.mock.loadgen_share:.0%} / {p.baseline.loadgen_share:.0%} | "
+                    f"{p.mock.server_share:.0%} / {p.baseline.server_share:.0%} |"
+                )
+        return lines

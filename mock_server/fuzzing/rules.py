@@ -1,0 +1,38 @@
+"""The contract's prose rules, applied to generated requests.
+
+JSON Schema cannot compare two fields, so a rule such as "`chunk_overlap_tokens` at most half of
+`max_chunk_size_tokens`" lives in the contract's descriptions (and in `mock_server.rules` on the server
+side). A generator that only reads the schema keywords would call a request that breaks it valid, and a
+server that refuses it, as the real API did, would be blamed for it. `within_rules` lowers such a request
+into the rule. It never turns an invalid request into a valid one: it only touches values the schema
+already accepts, and only where the rule, not the schema, would refuse them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeGuard
+
+
+def within_rules(body: Any) -> Any:
+    """The request body with each static chunking overlap lowered to half its chunk size, at most."""
+    if not isinstance(body, dict):
+        return body
+    resources = body.get("tool_resources")
+    file_search = resources.get("file_search") if isinstance(resources, dict) else None
+    stores = file_search.get("vector_stores") if isinstance(file_search, dict) else None
+    for store in stores if isinstance(stores, list) else ():
+        strategy = store.get("chunking_strategy") if isinstance(store, dict) else None
+        static = strategy.get("static") if isinstance(strategy, dict) else None
+        if not isinstance(static, dict):
+            continue
+        size, overlap = static.get("max_chunk_size_tokens"), static.get("chunk_overlap_tokens")
+        if is_count(size) and is_count(overlap) and overlap > size // 2:
+            static["chunk_overlap_tokens"] = int(size) // 2
+    return body
+
+
+def is_count(value: Any) -> TypeGuard[int | float]:
+    # JSON Schema's `integer` takes 417.0 too, and generators do send it.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return value >= 0 and float(value).is_integer()

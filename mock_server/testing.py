@@ -1,0 +1,268 @@
+"""Handles for tests: a running mock with its journal, faults and state, and in-process transports.
+
+Everything here talks to the mock the way a user would (its HTTP API and admin API over loopback),
+with the standard library's urllib, so using it needs no HTTP client beyond the SDK under test.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from .server import BackgroundServer
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI, OpenAI
+    from starlette.types import ASGIApp
+
+API_HEADERS = {"OpenAI-Beta": "assistants=v2", "Content-Type": "application/json"}
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request the mock received, and what it answered."""
+
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]
+    json: Any
+    status: int
+    fault: Any = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_entry(cls, entry: Mapping[str, Any]) -> RecordedRequest:
+        return cls(
+            method=entry["method"],
+            path=entry["path"],
+            query=entry.get("query", ""),
+            headers=entry.get("headers", {}),
+            json=entry.get("body"),
+            status=entry.get("status", 0),
+            fault=entry.get("fault"),
+            raw=entry,
+        )
+
+    def __str__(self) -> str:
+        body = "" if self.json is None else " " + json.dumps(self.json)[:300]
+        fault = f" fault={self.fault}" if self.fault else ""
+        query = f"?{self.query}" if self.query else ""
+        return f"{self.method} {self.path}{query} -> {self.status}{fault}{body}"
+
+
+class MockHTTPError(Exception):
+    def __init__(self, status: int, body: Any) -> None:
+        super().__init__(f"{status}: {body}")
+        self.status = status
+        self.body = body
+
+
+class FaultHandle:
+    """A fault rule added for a while; as a context manager it is removed on exit."""
+
+    def __init__(self, mock: ThreadsMock, rule: Mapping[str, Any]) -> None:
+        self.mock = mock
+        self.rule = rule
+        self.id = str(rule["id"])
+
+    def remove(self) -> None:
+        self.mock.admin("DELETE", f"/__mock__/faults/{urllib.parse.quote(self.id)}")
+
+    def __enter__(self) -> FaultHandle:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.remove()
+
+
+class ThreadsView:
+    """The threads stored for the mock's API key: for assertions, and for seeding state."""
+
+    def __init__(self, mock: ThreadsMock) -> None:
+        self.mock = mock
+
+    def all(self) -> list[dict[str, Any]]:
+        store = self.mock.server.app.state.store  # type: ignore[attr-defined]
+        threads: list[dict[str, Any]] = self.mock.server.call(store.threads(self.mock.api_key))
+        return threads
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.all())
+
+    def __len__(self) -> int:
+        return len(self.all())
+
+    def __contains__(self, thread_id: object) -> bool:
+        return any(thread["id"] == thread_id for thread in self.all())
+
+    def __getitem__(self, thread_id: str) -> dict[str, Any]:
+        for thread in self.all():
+            if thread["id"] == thread_id:
+                return thread
+        raise KeyError(thread_id)
+
+    def messages(self, thread_id: str, order: str = "asc") -> list[dict[str, Any]]:
+        """Every message of a thread, oldest first by default."""
+        found: list[dict[str, Any]] = []
+        after: str | None = None
+        while True:
+            query = {"limit": "100", "order": order, **({"after": after} if after else {})}
+            page = self.mock.api("GET", f"/threads/{thread_id}/messages?{urllib.parse.urlencode(query)}")
+            found.extend(page["data"])
+            if not page["has_more"]:
+                return found
+            after = page["last_id"]
+
+    def create(self, **body: Any) -> dict[str, Any]:
+        """Seed a thread through the API (same body as `client.beta.threads.create`)."""
+        created: dict[str, Any] = self.mock.api("POST", "/threads", body)
+        return created
+
+
+class ThreadsMock:
+    """A running mock as a test sees it."""
+
+    def __init__(self, server: BackgroundServer, api_key: str = "sk-mock") -> None:
+        self.server = server
+        self.api_key = api_key
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    @property
+    def app(self) -> ASGIApp:
+        return self.server.app
+
+    def _call(self, method: str, url: str, body: Any, headers: Mapping[str, str]) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(url, data=data, method=method, headers=dict(headers))
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                payload = response.read()
+        except urllib.error.HTTPError as error:
+            raise MockHTTPError(error.code, json.loads(error.read() or b"null")) from None
+        return json.loads(payload) if payload else None
+
+    def admin(self, method: str, path: str, body: Any = None) -> Any:
+        return self._call(method, f"{self.url}{path}", body, {"Content-Type": "application/json"})
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        headers = {**API_HEADERS, "Authorization": f"Bearer {self.api_key}"}
+        return self._call(method, f"{self.base_url}{path}", body, headers)
+
+    def reset(self) -> None:
+        """Forget every thread, fault rule, journal entry and counter."""
+        self.admin("POST", "/__mock__/reset")
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """The journal: every request since the last reset, oldest first, JSON bodies parsed."""
+        entries = self.admin("GET", "/__mock__/requests")
+        listed = entries["data"] if isinstance(entries, dict) else entries
+        return [RecordedRequest.from_entry(entry) for entry in listed]
+
+    @property
+    def threads(self) -> ThreadsView:
+        return ThreadsView(self)
+
+    def fault(self, rule: str | Mapping[str, Any] | None = None, **keys: Any) -> FaultHandle:
+        """Add a fault rule: `fault(status=503, match="POST /v1/threads", times=1)`, or the
+        command-line form `fault("POST /v1/threads: status=429; retry_after=2")`."""
+        if isinstance(rule, str):
+            body: dict[str, Any] = {"rule": rule, **keys}
+        else:
+            body = {**(rule or {}), **keys}
+        return FaultHandle(self, self.admin("POST", "/__mock__/faults", body))
+
+    def faults(self) -> Sequence[Mapping[str, Any]]:
+        listed = self.admin("GET", "/__mock__/faults")
+        return listed["data"] if isinstance(listed, dict) else listed  # type: ignore[no-any-return]
+
+    def openai_client(self, **options: Any) -> OpenAI:
+        from openai import OpenAI
+
+        return OpenAI(**{"base_url": self.base_url, "api_key": self.api_key, **options})
+
+    def async_openai_client(self, **options: Any) -> AsyncOpenAI:
+        from openai import AsyncOpenAI
+
+        return AsyncOpenAI(**{"base_url": self.base_url, "api_key": self.api_key, **options})
+
+
+def _http_library(name: str | None) -> Any:
+    import importlib
+
+    if name is not None:
+        return importlib.import_module(name)
+    for candidate in ("httpx2", "httpx"):
+        try:
+            return importlib.import_module(candidate)
+        except ImportError:
+            continue
+    raise ImportError("neither httpx2 nor httpx is installed")
+
+
+def asgi_transport(app: ASGIApp, library: str | None = None) -> Any:
+    """An async transport that hands requests straight to the ASGI app (httpx2 by default, else httpx)."""
+    http = _http_library(library)
+    return http.ASGITransport(app=app)
+
+
+def sync_asgi_transport(app: ASGIApp, library: str | None = None) -> Any:
+    """A sync transport for the ASGI app: requests run on a private event loop in a helper thread."""
+    from anyio.from_thread import start_blocking_portal
+
+    http = _http_library(library)
+
+    class SyncASGITransport(http.BaseTransport):  # type: ignore[misc,name-defined]
+        def __init__(self) -> None:
+            self._inner = http.ASGITransport(app=app)
+            self._portal_context = start_blocking_portal()
+            self._portal = self._portal_context.__enter__()
+
+        def handle_request(self, request: Any) -> Any:
+            async def forward() -> Any:
+                response = await self._inner.handle_async_request(request)
+                content = await response.aread()
+                return http.Response(response.status_code, headers=response.headers, content=content, request=request)
+
+            return self._portal.call(forward)
+
+        def close(self) -> None:
+            self._portal_context.__exit__(None, None, None)
+
+    return SyncASGITransport()
+
+
+def in_process_client(app: ASGIApp, api_key: str = "sk-mock", **options: Any) -> OpenAI:
+    """An `openai.OpenAI` client that talks to the app with no socket at all."""
+    import openai
+
+    library = "httpx" if int(openai.__version__.split(".")[0]) < 3 else "httpx2"
+    http = _http_library(library)
+    http_client = http.Client(transport=sync_asgi_transport(app, library), base_url="http://threads-mock/v1")
+    return openai.OpenAI(base_url="http://threads-mock/v1", api_key=api_key, http_client=http_client, **options)
+
+
+def in_process_async_client(app: ASGIApp, api_key: str = "sk-mock", **options: Any) -> AsyncOpenAI:
+    """An `openai.AsyncOpenAI` client that talks to the app with no socket at all."""
+    import openai
+
+    library = "httpx" if int(openai.__version__.split(".")[0]) < 3 else "httpx2"
+    http = _http_library(library)
+    http_client = http.AsyncClient(transport=asgi_transport(app, library), base_url="http://threads-mock/v1")
+    return openai.AsyncOpenAI(base_url="http://threads-mock/v1", api_key=api_key, http_client=http_client, **options)

@@ -1,0 +1,143 @@
+"""The request journal: what each request sent and got, bounded, filtered, newest last."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from mock_server.middleware.journal import Journal
+from mock_server.server import BackgroundServer
+from tests.conftest import HEADERS
+
+
+def journal(server: BackgroundServer, **filters: Any) -> list[dict[str, Any]]:
+    answer = httpx.get(f"{server.url}/__mock__/requests", params=filters)
+    assert answer.status_code == 200, answer.text
+    data: list[dict[str, Any]] = answer.json()["data"]
+    return data
+
+
+def test_an_entry_records_the_request_and_the_answer(server: BackgroundServer, api: httpx.Client) -> None:
+    created = api.post("/threads?trace=1&trace=2", json={"metadata": {"user": "u1"}}, headers={"X-Extra": "yes"})
+    (entry,) = journal(server)
+    assert entry["id"] == 1
+    assert entry["request_id"] == created.headers["x-request-id"]
+    assert (entry["method"], entry["path"], entry["query"]) == ("POST", "/v1/threads", "trace=1&trace=2")
+    assert entry["headers"]["x-extra"] == "yes"
+    assert entry["headers"]["authorization"] == "Bearer sk-mock"
+    assert entry["headers"]["openai-beta"] == "assistants=v2"
+    assert entry["body"] == {"metadata": {"user": "u1"}}
+    assert (entry["status"], entry["fault"], entry["completed"]) == (200, None, True)
+    assert entry["duration_ms"] >= 0 and entry["started_at"] > 1_600_000_000
+
+
+def test_refused_and_faulted_requests_are_recorded_with_their_final_status(
+    start_server: Callable[..., BackgroundServer],
+) -> None:
+    server = start_server(rate_limit="2/min")
+    url = f"{server.base_url}/threads"
+    httpx.post(url, headers={"OpenAI-Beta": "assistants=v2"}, json={"metadata": {}})  # no key: 401
+    httpx.post(url, headers={**HEADERS, "X-Mock-Fault": "status=500"}, json={"metadata": {"a": "b"}})
+    httpx.post(url, headers=HEADERS, content=b"not json", params={"x": "1"})
+    httpx.post(url, headers=HEADERS)  # over the limit: 429
+    recorded = journal(server)
+    assert [e["status"] for e in recorded] == [401, 500, 400, 429]
+    assert [e["body"] for e in recorded] == [{"metadata": {}}, {"metadata": {"a": "b"}}, "not json", None]
+    assert recorded[1]["fault"] == {"source": "header", "kind": "status", "status": 500}
+    assert [e["fault"] for e in recorded if e["id"] != 2] == [None, None, None]
+    assert [e["id"] for e in recorded] == [1, 2, 3, 4]
+
+
+def test_filters_and_newest_last(server: BackgroundServer, api: httpx.Client) -> None:
+    thread = api.post("/threads").json()
+    api.get(f"/threads/{thread['id']}")
+    api.get("/threads/thread_missing")
+    httpx.get(f"{server.url}/threads/{thread['id']}", headers=HEADERS)  # served at the root
+    api.post(f"/threads/{thread['id']}/messages", json={"role": "user", "content": "Hi"})
+
+    def paths(**filters: Any) -> list[tuple[str, str, int]]:
+        return [(e["method"], e["path"], e["status"]) for e in journal(server, **filters)]
+
+    assert paths(method="get") == [
+        ("GET", f"/v1/threads/{thread['id']}", 200),
+        ("GET", "/v1/threads/thread_missing", 404),
+        ("GET", f"/threads/{thread['id']}", 200),
+    ]
+    assert paths(path="/v1/threads/*", status=200) == [
+        ("GET", f"/v1/threads/{thread['id']}", 200),
+        ("GET", f"/threads/{thread['id']}", 200),
+    ]
+    assert paths(path="/v1/threads/**", method="POST") == [("POST", f"/v1/threads/{thread['id']}/messages", 200)]
+    assert paths(status=404) == [("GET", "/v1/threads/thread_missing", 404)]
+    assert [e["id"] for e in journal(server, limit=2)] == [4, 5]
+    assert [e["id"] for e in journal(server)] == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    ("filters", "param"),
+    [({"status": "ok"}, "status"), ({"limit": "0"}, "limit"), ({"path": "threads"}, "path")],
+)
+def test_bad_filters_get_a_400(server: BackgroundServer, filters: dict[str, str], param: str) -> None:
+    answer = httpx.get(f"{server.url}/__mock__/requests", params=filters)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["param"] == param
+
+
+def test_the_journal_is_bounded_and_keeps_the_newest(start_server: Callable[..., BackgroundServer]) -> None:
+    server = start_server(journal_size=3)
+    for _ in range(5):
+        httpx.post(f"{server.base_url}/threads", headers=HEADERS)
+    assert [e["id"] for e in journal(server)] == [3, 4, 5]
+
+
+def test_size_zero_turns_it_off(start_server: Callable[..., BackgroundServer]) -> None:
+    server = start_server(journal_size=0)
+    assert httpx.post(f"{server.base_url}/threads", headers=HEADERS).status_code == 200
+    assert journal(server) == []
+
+
+def test_admin_requests_are_not_recorded_and_delete_empties_it(server: BackgroundServer, api: httpx.Client) -> None:
+    api.post("/threads")
+    httpx.get(f"{server.url}/__mock__/faults")
+    httpx.get(f"{server.url}/__mock__/health")
+    assert len(journal(server)) == 1
+    assert httpx.delete(f"{server.url}/__mock__/requests").json() == {"deleted": 1}
+    assert journal(server) == []
+    api.post("/threads")
+    assert [e["id"] for e in journal(server)] == [1]
+
+
+def test_large_bodies_are_kept_up_to_the_limit(start_server: Callable[..., BackgroundServer]) -> None:
+    server = start_server(max_body_size=100)
+
+    def chunks() -> Any:
+        yield b'{"metadata": {"k": "'
+        yield b"x" * 200
+        yield b'"}}'
+
+    # No Content-Length (chunked): recorded as the server reads it, up to the limit.
+    answer = httpx.post(f"{server.base_url}/threads", headers=HEADERS, content=chunks())
+    assert answer.status_code == 413
+    (entry,) = journal(server)
+    assert entry["status"] == 413
+    assert isinstance(entry["body"], str) and len(entry["body"]) <= 100
+
+
+def test_python_api_reads_the_same_entries(server: BackgroundServer, api: httpx.Client) -> None:
+    api.post("/threads", json={}, headers={"x-stainless-retry-count": "0"})
+    book: Journal = server.app.state.journal  # type: ignore[attr-defined]
+    (entry,) = book.entries(method="POST", path="/threads", status=200)
+    assert entry.headers["x-stainless-retry-count"] == "0"
+    assert entry.body == {} and entry.raw_body == b"{}"
+    assert entry.to_dict() == journal(server)[0]
+    assert book.entries(status=404) == []
+    book.clear()
+    assert len(book) == 0
+
+
+def test_a_negative_size_is_refused() -> None:
+    with pytest.raises(ValueError, match="0 or more"):
+        Journal(-1)

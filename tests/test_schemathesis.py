@@ -1,0 +1,71 @@
+"""The mock passes every Schemathesis check, in every phase, in-process through Schemathesis's Python API.
+
+The contract is loaded with `schemathesis.openapi.from_path` and given the app as `schema.app`, so every
+request (the extra probes of `ignored_auth` included) reaches the mock in-process. The mock has an API
+key, so that a request without it or with another one must be refused. The seed is fixed; `make fuzz`
+runs the same checks far deeper, over HTTP.
+"""
+
+from __future__ import annotations
+
+from mock_server import Settings, create_app
+from mock_server.contract import default_contract_path
+from mock_server.fuzzing.options import PHASES
+from mock_server.fuzzing.outcome import EXIT_FAILED, EXIT_OK, Outcome
+from mock_server.fuzzing.report import describe
+from mock_server.fuzzing.runner import config_data, execute, load_schema, operation_ids, runnable_checks
+
+SEED = 20260826
+KEY = "sk-contract-suite"
+# Enough for every phase to reach every operation and every check to run many times, while the
+# whole of `make test` stays well under five minutes on two cores.
+MAX_EXAMPLES = 100
+
+
+def fuzz_in_process(
+    settings: Settings, *, phases: tuple[str, ...], max_examples: int
+) -> tuple[Outcome, dict[str, str]]:
+    checks = tuple(runnable_checks())
+    data = config_data(
+        base_url=None,
+        headers={"Authorization": f"Bearer {KEY}"},
+        checks=checks,
+        phases=phases,
+        max_examples=max_examples,
+        seed=SEED,
+    )
+    contract = default_contract_path()
+    schema = load_schema(contract, data, app=create_app(settings))
+    outcome = Outcome(target="in-process", seed=SEED, checks=checks, phases=phases, max_examples=max_examples)
+    phase_results: dict[str, str] = {}
+
+    def on_phase(name: str, status: str, skipped: str | None) -> None:
+        phase_results.setdefault(name, skipped or status)
+
+    execute(schema, outcome, operation_ids(contract), on_phase=on_phase)
+    return outcome, phase_results
+
+
+def test_the_mock_passes_every_check_in_every_phase() -> None:
+    outcome, phases = fuzz_in_process(Settings(seed=SEED, api_keys=(KEY,)), phases=PHASES, max_examples=MAX_EXAMPLES)
+
+    assert not outcome.findings, "\n\n".join(describe(finding) for finding in outcome.findings)
+    assert not outcome.errors, outcome.errors
+    assert phases == dict.fromkeys(PHASES, "success")
+    # A check that never ran would pass silently: each one must have judged responses.
+    assert set(outcome.checks) >= {"ignored_auth", "use_after_free", "ensure_resource_availability"}
+    assert [name for name in outcome.checks if outcome.passed[name] == 0] == []
+    assert set(outcome.operations) == set(operation_ids(default_contract_path()).values())
+    assert outcome.exit_code == EXIT_OK
+
+
+def test_the_suite_fails_a_mock_that_ignores_credentials() -> None:
+    # Without --api-key the mock takes any key, so the probe with a made-up key is answered as if it
+    # were good: the in-process run must catch it, or the test above proves nothing about auth.
+    outcome, _ = fuzz_in_process(Settings(seed=SEED), phases=("examples",), max_examples=5)
+
+    assert {finding.check for finding in outcome.findings} == {"ignored_auth"}
+    assert outcome.exit_code == EXIT_FAILED
+    finding = outcome.findings[0]
+    assert "invalid credentials" in finding.message
+    assert finding.curls and finding.curls[-1].startswith("curl -X ")
