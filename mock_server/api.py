@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from starlette.responses import Response
+
 from . import errors
 from .ids import Identity
 from .objects import (
@@ -28,7 +30,8 @@ class Call:
     body: JSON = field(default_factory=dict)
 
 
-Handler = Callable[[Call], Awaitable[JSON]]
+# A handler answers with the object to send as JSON, or with a ready response (a stream, say).
+Handler = Callable[[Call], Awaitable[JSON | Response]]
 
 
 def merged_within_limit(current: JSON | None, update: Any) -> JSON:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -20,7 +23,7 @@ from .middleware.faults import FaultInjector
 from .middleware.journal import Journal, RequestJournal
 from .middleware.ratelimit import RateLimit, RateLimiter, TokenBuckets
 from .responses import JSONResponse
-from .routing import api_routes, http_exception
+from .routing import ContractRoutes, http_exception
 from .settings import Settings
 from .store import open_store
 from .validation import Validators
@@ -47,6 +50,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if buckets is not None:
             buckets.clear()
 
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # uvicorn runs the shutdown half once the requests in flight have finished (SIGTERM included):
+        # the SQLite store then folds its write-ahead log into the file and lets go of it.
+        yield
+        await store.close()
+
     async def openapi_json(request: Request) -> Response:
         return Response(contract.json_bytes, media_type="application/json")
 
@@ -55,10 +65,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
+            ContractRoutes(contract, validators, api.handlers()),
             Route("/openapi.json", openapi_json, methods=["GET"]),
             Route("/openapi.yaml", openapi_yaml, methods=["GET"]),
             *admin_routes(reset, faults, journal, settings.admin_token, store_stats=store.stats),
-            *api_routes(contract, validators, api.handlers()),
         ],
         # Outermost first. The journal sees every request and its final status; faults come last, so
         # that their answers still carry the request id and the rate-limit headers.
@@ -70,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(FaultInjector, book=faults, rate_limit=rate_limit),
         ],
         exception_handlers={HTTPException: http_exception},
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.contract = contract

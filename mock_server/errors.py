@@ -17,6 +17,7 @@ STATUS_TYPES: dict[int, str] = {
     403: "invalid_request_error",
     404: "invalid_request_error",
     405: "invalid_request_error",
+    408: "invalid_request_error",
     409: "invalid_request_error",
     413: "invalid_request_error",
     415: "invalid_request_error",
@@ -150,6 +151,18 @@ def body_too_large(limit: int) -> APIError:
         f"The request body is too large. The maximum body size is {limit} bytes.",
         code="request_too_large",
     )
+
+
+def body_timeout(seconds: float) -> APIError:
+    return APIError(
+        408,
+        f"The request body did not arrive in time: the server waited {seconds:g} seconds for the rest of it.",
+        code="request_timeout",
+    )
+
+
+def client_gone() -> APIError:
+    return invalid_request("The connection was closed before the request body was complete.")
 
 
 def server_error(request_id: str) -> APIError:

@@ -1,13 +1,23 @@
-"""Routes built from the contract's paths, served under /v1 and at the root."""
+"""The contract's paths as one pure-ASGI route, served under /v1 and at the root.
+
+Starlette's router still serves the admin API and the contract documents; the API itself is matched
+and dispatched here without building a `Request`, because this is the path every client request takes.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import re
 from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl
 
+from starlette.datastructures import URLPath
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Match, NoMatchFound
+from starlette.types import Receive, Scope, Send
 
 from . import errors
 from .api import Call, Handler
@@ -16,50 +26,110 @@ from .responses import JSONResponse
 from .validation import OperationValidator, Validators
 
 METHOD_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+# A client that starts a body and never finishes it is cut off after this long.
+BODY_TIMEOUT = 30.0
+PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+Operation = tuple[OperationValidator, Handler]
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+def path_regex(template: str) -> re.Pattern[str]:
+    pattern = PARAMETER.sub(
+        lambda m: f"(?P<{m.group(1)}>[^/]+)", re.escape(template).replace(r"\{", "{").replace(r"\}", "}")
+    )
+    return re.compile(f"(?:/v1)?{pattern}")
+
+
+def request_headers(scope: Scope) -> tuple[str | None, str | None, str | None]:
+    """The three request headers the dispatcher needs: OpenAI-Beta, Content-Type, Content-Length."""
+    beta = content_type = length = None
+    for name, value in scope["headers"]:
+        if name == b"openai-beta":
+            beta = value.decode("latin-1")
+        elif name == b"content-type":
+            content_type = value.decode("latin-1")
+        elif name == b"content-length":
+            length = value.decode("latin-1")
+    return beta, content_type, length
+
+
+async def read_body(receive: Receive, limit: int, declared_length: str | None) -> bytes:
     """The body, refused with 413 as soon as it is larger than the limit, before the rest is read."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared_length is not None and declared_length.isdigit() and int(declared_length) > limit:
         raise errors.body_too_large(limit)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise errors.body_too_large(limit)
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise errors.client_gone()
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    raise errors.body_too_large(limit)
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+    except TimeoutError:
+        raise errors.body_timeout(BODY_TIMEOUT) from None
     return b"".join(chunks)
 
 
-def dispatcher(table: Mapping[str, tuple[OperationValidator, Handler]]):  # type: ignore[no-untyped-def]
-    async def endpoint(request: Request) -> Response:
-        validator, handler = table["GET" if request.method == "HEAD" else request.method]
-        validator.check_beta(request.headers.get("openai-beta"))
-        validator.check_path(request.path_params)
-        query = validator.check_query(request.query_params.multi_items()) if validator.query_params else {}
-        body = (
-            validator.check_body(await read_body(request, validator.max_body_size), request.headers.get("content-type"))
-            if validator.body_check is not None
-            else {}
-        )
-        result = await handler(Call(request.state.project, request.path_params, query, body))
-        return JSONResponse(result)
+class ContractRoutes(BaseRoute):
+    """Every operation of the contract, matched by path template and method in one place."""
 
-    return endpoint
+    def __init__(self, contract: Contract, validators: Validators, handlers: Mapping[str, Handler]) -> None:
+        self.paths: list[tuple[re.Pattern[str], dict[str, Operation], str]] = []
+        for template, by_method in contract.paths.items():
+            table = {
+                method: (validators[op.operation_id], handlers[op.operation_id]) for method, op in by_method.items()
+            }
+            if "GET" in table:
+                table["HEAD"] = table["GET"]
+            allow = ", ".join(m for m in METHOD_ORDER if m in by_method)
+            self.paths.append((path_regex(template), table, allow))
 
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] != "http":
+            return Match.NONE, {}
+        path = scope["path"]
+        for regex, table, allow in self.paths:
+            found = regex.fullmatch(path)
+            if found is not None:
+                operation = table.get(scope["method"])
+                if operation is None:
+                    return Match.PARTIAL, {"contract_allow": allow}
+                return Match.FULL, {"contract_operation": operation, "path_params": found.groupdict()}
+        return Match.NONE, {}
 
-def api_routes(contract: Contract, validators: Validators, handlers: Mapping[str, Handler]) -> list[BaseRoute]:
-    routes: list[BaseRoute] = []
-    for template, by_method in contract.paths.items():
-        table = {method: (validators[op.operation_id], handlers[op.operation_id]) for method, op in by_method.items()}
-        routes.append(Route(template, endpoint=dispatcher(table), methods=list(table)))
-    return [Mount("/v1", routes=routes), *routes]
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        raise NoMatchFound(name, path_params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        operation: Operation | None = scope.get("contract_operation")
+        if operation is None:
+            raise errors.method_not_allowed(scope["method"], scope["path"], scope["contract_allow"])
+        validator, handler = operation
+        beta, content_type, length = request_headers(scope)
+        validator.check_beta(beta)
+        path_params: dict[str, str] = scope["path_params"]
+        validator.check_path(path_params)
+        query = {}
+        if validator.query_params:
+            query = validator.check_query(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
+        body = {}
+        if validator.body_check is not None:
+            raw = await read_body(receive, validator.max_body_size, length)
+            body = validator.check_body(raw, content_type)
+        result = await handler(Call(scope["state"]["project"], path_params, query, body))
+        response = result if isinstance(result, Response) else JSONResponse(result)
+        await response(scope, receive, send)
 
 
 async def http_exception(request: Request, exc: Exception) -> Response:
-    """Starlette's routing misses, told as the real API told them."""
+    """Starlette's routing misses (outside the API), told as the real API told them."""
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
         offered = {m.strip() for m in (exc.headers or {}).get("Allow", "").split(",")}
