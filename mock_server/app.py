@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
-            ContractRoutes(contract, validators, api.handlers()),
+            ContractRoutes(contract, validators, api.handlers(), body_timeout=settings.body_timeout),
             Route("/openapi.json", openapi_json, methods=["GET"]),
             Route("/openapi.yaml", openapi_yaml, methods=["GET"]),
             *admin_routes(reset, faults, journal, settings.admin_token, store_stats=store.stats),

@@ -7,8 +7,10 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
 from typing import TYPE_CHECKING
 
 from . import __version__
@@ -59,6 +61,11 @@ def parser() -> argparse.ArgumentParser:
         help="log level; info prints one access-log line per request (default info; env THREADS_MOCK_LOG_LEVEL)",
     )
     serve.add_argument("--max-body-size", type=int, help="largest request body in bytes, else 413 (default 1048576)")
+    serve.add_argument(
+        "--body-timeout",
+        type=float,
+        help="seconds a client may take to send its whole body, else 408 (default 30; env THREADS_MOCK_BODY_TIMEOUT)",
+    )
     serve.add_argument(
         "--mode",
         choices=["strict", "lenient"],
@@ -166,6 +173,9 @@ def serve(options: dict[str, object]) -> int:
         serve_workers(settings, options)
         return 0
     settle_heap()
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again under the handler it found:
+    # with this one, the process exits 0, as after any stop that went as asked, instead of dying by the signal.
+    signal.signal(signal.SIGTERM, stopped_as_asked)
     uvicorn.run(
         app,
         host=settings.host,
@@ -176,6 +186,10 @@ def serve(options: dict[str, object]) -> int:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     return 0
+
+
+def stopped_as_asked(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def settle_heap() -> None:

@@ -145,6 +145,21 @@ def unsupported_content_type(content_type: str) -> APIError:
     )
 
 
+def missing_content_type() -> APIError:
+    return APIError(
+        415,
+        "Missing Content-Type header. This API method only accepts 'application/json' requests. Please try "
+        "again with the header 'Content-Type: application/json'.",
+        code="unsupported_content_type",
+    )
+
+
+def repeated_parameter(name: str) -> APIError:
+    return invalid_request(
+        f"Invalid body: the parameter '{name}' is given more than once.", param=name, code="duplicate_parameter"
+    )
+
+
 def body_too_large(limit: int) -> APIError:
     return APIError(
         413,
@@ -295,3 +310,24 @@ def invalid_fault_rule(reason: str) -> APIError:
 
 def unknown_fault_rule(rule_id: str) -> APIError:
     return APIError(404, f"No fault rule found with id '{rule_id}'.", type=MOCK_FAULT_ERROR)
+
+
+# The refusals of the runs API, worded as the real API answered them.
+def active_run_blocks_message(thread_id: str, run_id: str) -> APIError:
+    return invalid_request(f"Can't add messages to {thread_id} while a run {run_id} is active.")
+
+
+def active_run_blocks_run(thread_id: str, run_id: str) -> APIError:
+    return invalid_request(f"Thread {thread_id} already has an active run {run_id}.")
+
+
+def run_refuses_tool_outputs(status: str) -> APIError:
+    return invalid_request(f'Runs in status "{status}" do not accept tool outputs.')
+
+
+def missing_tool_outputs(expected: list[str], got: list[str]) -> APIError:
+    return invalid_request(f"Expected tool outputs for call_ids {expected!r}, got {got!r}")
+
+
+def cannot_cancel(status: str) -> APIError:
+    return invalid_request(f"Cannot cancel run with status '{status}'.")

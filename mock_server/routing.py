@@ -26,8 +26,6 @@ from .responses import JSONResponse
 from .validation import OperationValidator, Validators
 
 METHOD_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-# A client that starts a body and never finishes it is cut off after this long.
-BODY_TIMEOUT = 30.0
 PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 Operation = tuple[OperationValidator, Handler]
@@ -53,14 +51,14 @@ def request_headers(scope: Scope) -> tuple[str | None, str | None, str | None]:
     return beta, content_type, length
 
 
-async def read_body(receive: Receive, limit: int, declared_length: str | None) -> bytes:
+async def read_body(receive: Receive, limit: int, declared_length: str | None, timeout: float) -> bytes:
     """The body, refused with 413 as soon as it is larger than the limit, before the rest is read."""
     if declared_length is not None and declared_length.isdigit() and int(declared_length) > limit:
         raise errors.body_too_large(limit)
     chunks: list[bytes] = []
     size = 0
     try:
-        async with asyncio.timeout(BODY_TIMEOUT):
+        async with asyncio.timeout(timeout):
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":
@@ -73,14 +71,17 @@ async def read_body(receive: Receive, limit: int, declared_length: str | None) -
                 if not message.get("more_body", False):
                     break
     except TimeoutError:
-        raise errors.body_timeout(BODY_TIMEOUT) from None
+        raise errors.body_timeout(timeout) from None
     return b"".join(chunks)
 
 
 class ContractRoutes(BaseRoute):
     """Every operation of the contract, matched by path template and method in one place."""
 
-    def __init__(self, contract: Contract, validators: Validators, handlers: Mapping[str, Handler]) -> None:
+    def __init__(
+        self, contract: Contract, validators: Validators, handlers: Mapping[str, Handler], *, body_timeout: float = 30.0
+    ) -> None:
+        self.body_timeout = body_timeout
         self.paths: list[tuple[re.Pattern[str], dict[str, Operation], str]] = []
         for template, by_method in contract.paths.items():
             table = {
@@ -121,7 +122,7 @@ class ContractRoutes(BaseRoute):
             query = validator.check_query(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
         body = {}
         if validator.body_check is not None:
-            raw = await read_body(receive, validator.max_body_size, length)
+            raw = await read_body(receive, validator.max_body_size, length, self.body_timeout)
             body = validator.check_body(raw, content_type)
         result = await handler(Call(scope["state"]["project"], path_params, query, body))
         response = result if isinstance(result, Response) else JSONResponse(result)

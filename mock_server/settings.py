@@ -24,6 +24,7 @@ class Settings:
     api_keys: tuple[str, ...] = ()
     log_level: str = "info"
     max_body_size: int = DEFAULT_MAX_BODY_SIZE
+    body_timeout: float = 30.0
     store: str = "memory"
     max_threads: int = DEFAULT_MAX_THREADS
     workers: int = 1
@@ -53,6 +54,8 @@ class Settings:
 def coerce(name: str, value: Any) -> Any:
     if name in ("port", "max_body_size", "journal_size", "max_threads", "workers"):
         return int(value)
+    if name == "body_timeout":
+        return float(value)
     if name == "faults":
         # From the environment: one rule per line.
         if isinstance(value, str):

@@ -7,6 +7,7 @@ the OpenAI message, `param` path and `code`.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -379,12 +380,11 @@ class OperationValidator:
         if raw.strip() == b"":
             body: Any = {}
         else:
-            if content_type is not None and not is_json_media_type(content_type):
+            if content_type is None:
+                raise errors.missing_content_type()
+            if not is_json_media_type(content_type):
                 raise errors.unsupported_content_type(content_type.split(";")[0].strip())
-            try:
-                body = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                raise errors.unparseable_json() from None
+            body = parse_json(raw)
         if not isinstance(body, dict):
             raise errors.invalid_request(
                 f"Invalid type for body: expected an object, but got {got_label(body)} instead.", code="invalid_type"
@@ -393,6 +393,29 @@ class OperationValidator:
         for rule in self.rules:
             rule(body)
         return body
+
+
+def parse_json(raw: bytes) -> Any:
+    """orjson parses (strictly, depth-limited); the standard parser then looks only for repeated keys,
+    which JSON allows and orjson silently resolves, but which the API answered as an error."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise errors.unparseable_json() from None
+    try:
+        json.loads(raw, object_pairs_hook=reject_repeated_keys)
+    except RecursionError:
+        raise errors.unparseable_json() from None
+    return body
+
+
+def reject_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        repeated = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+        raise errors.repeated_parameter(repeated)
+    return found
 
 
 def is_json_media_type(content_type: str) -> bool:
