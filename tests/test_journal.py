@@ -41,7 +41,7 @@ def test_refused_and_faulted_requests_are_recorded_with_their_final_status(
     url = f"{server.base_url}/threads"
     httpx.post(url, headers={"OpenAI-Beta": "assistants=v2"}, json={"metadata": {}})  # no key: 401
     httpx.post(url, headers={**HEADERS, "X-Mock-Fault": "status=500"}, json={"metadata": {"a": "b"}})
-    httpx.post(url, headers=HEADERS, content=b"not json", params={"x": "1"})
+    httpx.post(url, headers={**HEADERS, "Content-Type": "application/json"}, content=b"not json", params={"x": "1"})
     httpx.post(url, headers=HEADERS)  # over the limit: 429
     recorded = journal(server)
     assert [e["status"] for e in recorded] == [401, 500, 400, 429]
