@@ -8,6 +8,9 @@
     DELETE /__mock__/faults/{id}       remove one rule
     DELETE /__mock__/faults            remove every rule
     GET    /__mock__/requests          the journal; filters method, path, status, limit
+    GET    /__mock__/replies           the reply rules of runs, in the order they are tried
+    POST   /__mock__/replies           add a rule (or a list of them), tried after those already there
+    DELETE /__mock__/replies           back to the configured rules
     DELETE /__mock__/requests          empty the journal
 
 Everything but health answers loopback clients only, unless the server has an admin token: then it
@@ -31,6 +34,7 @@ from .errors import APIError, invalid_fault_rule, invalid_request, unknown_fault
 from .faults import FaultBook, FaultSyntaxError, parse_any
 from .middleware.journal import Journal
 from .responses import JSONResponse
+from .runs import ReplyBook, parse_rule
 from .store import Stats
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -84,13 +88,20 @@ async def json_body(request: Request) -> Any:
         raise invalid_fault_rule(f"the body is not JSON ({error})") from None
 
 
+def invalid_reply_rule(reason: str) -> APIError:
+    return APIError(400, f"Invalid reply rule: {reason}", type=MOCK_ADMIN_ERROR)
+
+
 def admin_routes(
     reset: Callable[[], Awaitable[None]],
     faults: FaultBook,
     journal: Journal,
     admin_token: str | None = None,
     store_stats: Callable[[], Awaitable[Stats]] | None = None,
+    replies: ReplyBook | None = None,
 ) -> list[BaseRoute]:
+    reply_book = replies if replies is not None else ReplyBook()
+
     def guarded(endpoint: Endpoint) -> Endpoint:
         async def checked(request: Request) -> Response:
             check_access(request, admin_token)
@@ -157,6 +168,30 @@ def admin_routes(
         journal.clear()
         return JSONResponse({"deleted": count})
 
+    async def list_replies(request: Request) -> Response:
+        return JSONResponse({"object": "list", "data": reply_book.describe()})
+
+    async def add_replies(request: Request) -> Response:
+        raw = await request.body()
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as error:
+            raise invalid_reply_rule(f"the body is not JSON ({error})") from None
+        given = body if isinstance(body, list) else [body]
+        try:
+            # Every rule is read before any is added: a bad list adds nothing.
+            rules = [parse_rule(rule) for rule in given]
+        except ValueError as error:
+            raise invalid_reply_rule(str(error)) from None
+        for rule in rules:
+            reply_book.add(rule)
+        added = [rule.describe() for rule in rules]
+        payload = {"object": "list", "data": added} if isinstance(body, list) else added[0]
+        return JSONResponse(payload, status_code=201)
+
+    async def clear_replies(request: Request) -> Response:
+        return JSONResponse({"deleted": reply_book.clear()})
+
     def by_method(**endpoints: Endpoint) -> Endpoint:
         # One route per path, so that a wrong method gets a 405 whose Allow header lists them all.
         async def dispatch(request: Request) -> Response:
@@ -174,4 +209,9 @@ def admin_routes(
         ),
         Route("/__mock__/faults/{rule_id}", by_method(get=get_fault, delete=delete_fault), methods=["GET", "DELETE"]),
         Route("/__mock__/requests", by_method(get=list_requests, delete=clear_requests), methods=["GET", "DELETE"]),
+        Route(
+            "/__mock__/replies",
+            by_method(get=list_replies, post=add_replies, delete=clear_replies),
+            methods=["GET", "POST", "DELETE"],
+        ),
     ]

@@ -55,6 +55,8 @@ class ThreadsAPI:
         self.store = store
         self.identity = identity
         self.lenient = lenient
+        # Set by the runs API: refuses a message while a run is active on the thread (one store lookup).
+        self.message_guard: Callable[[str, str], Awaitable[None]] | None = None
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -153,6 +155,8 @@ class ThreadsAPI:
     async def create_message(self, call: Call) -> JSON:
         thread_id = call.path["thread_id"]
         await self.adopt_thread(call)
+        if self.message_guard is not None:
+            await self.message_guard(call.project, thread_id)
         message = message_object(self.identity.new_id("msg"), thread_id, self.identity.now(), call.body)
         if not await self.store.add_message(call.project, message):
             raise errors.not_found("thread", thread_id)

@@ -23,7 +23,8 @@ from .middleware.faults import FaultInjector
 from .middleware.journal import Journal, RequestJournal
 from .middleware.ratelimit import RateLimit, RateLimiter, TokenBuckets
 from .responses import JSONResponse
-from .routing import ContractRoutes, http_exception
+from .routing import APIDispatch, ContractRoutes, http_exception
+from .runs import ReplyBook, RunsAPI
 from .settings import Settings
 from .store import open_store
 from .validation import Validators
@@ -36,6 +37,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     store = open_store(settings.store, settings.max_threads)
     lenient = settings.mode == "lenient"
     api = ThreadsAPI(store, identity, lenient=lenient)
+    replies = ReplyBook(list(settings.extra.get("replies", [])))
+    runs = RunsAPI(api, replies, poll_after_ms=settings.poll_after_ms)
+    api.message_guard = runs.refuse_message_during_run
     validators = Validators(contract, settings.max_body_size, id_patterns=not lenient)
     faults = FaultBook(settings.seed, settings.faults)
     journal = Journal(settings.journal_size, body_limit=settings.max_body_size)
@@ -45,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def reset() -> None:
         await store.clear()
         identity.reset()
+        replies.clear()
         faults.reset()
         journal.clear()
         if buckets is not None:
@@ -65,10 +70,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
-            ContractRoutes(contract, validators, api.handlers(), body_timeout=settings.body_timeout),
             Route("/openapi.json", openapi_json, methods=["GET"]),
             Route("/openapi.yaml", openapi_yaml, methods=["GET"]),
-            *admin_routes(reset, faults, journal, settings.admin_token, store_stats=store.stats),
+            *admin_routes(reset, faults, journal, settings.admin_token, store_stats=store.stats, replies=replies),
         ],
         # Outermost first. The journal sees every request and its final status; faults come last, so
         # that their answers still carry the request id and the rate-limit headers.
@@ -78,6 +82,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(BearerAuth, api_keys=settings.api_keys),
             *([Middleware(RateLimiter, buckets=buckets)] if buckets is not None else []),
             Middleware(FaultInjector, book=faults, rate_limit=rate_limit),
+            Middleware(
+                APIDispatch,
+                routes=ContractRoutes(
+                    contract, validators, {**api.handlers(), **runs.handlers()}, body_timeout=settings.body_timeout
+                ),
+            ),
         ],
         exception_handlers={HTTPException: http_exception},
         lifespan=lifespan,
@@ -88,6 +98,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.identity = identity
     app.state.reset = reset
     app.state.faults = faults
+    app.state.replies = replies
     app.state.journal = journal
     app.state.rate_limits = buckets
     return app

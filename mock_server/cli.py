@@ -30,7 +30,7 @@ WORKER_OPTIONS = "_THREADS_MOCK_WORKER_OPTIONS"
 
 # On SIGTERM the requests in flight may finish for this long; then the rest (a `hang` fault, a client that
 # stopped reading) are cancelled and the store is closed. Below the 10 s a container runtime gives before SIGKILL.
-GRACEFUL_SHUTDOWN_SECONDS = 5.0
+GRACEFUL_SHUTDOWN_SECONDS = 5
 
 SERVE_HELP = """Start the mock on HOST:PORT. Every option can also come from an environment variable
 (THREADS_MOCK_PORT=4010, THREADS_MOCK_API_KEY=k1,k2, ...) or from a TOML file given with --config
@@ -43,7 +43,10 @@ def parser() -> argparse.ArgumentParser:
     root.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = root.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the mock server", description=SERVE_HELP)
-    serve.add_argument("--host", help="address to bind (default 127.0.0.1; env THREADS_MOCK_HOST)")
+    serve.add_argument(
+        "--host",
+        help="address to bind (default 127.0.0.1; any non-loopback address needs --admin-token; env THREADS_MOCK_HOST)",
+    )
     serve.add_argument("--port", type=int, help="port to listen on (default 4010; env THREADS_MOCK_PORT)")
     serve.add_argument(
         "--seed", type=int, help="make ids, request ids and created_at reproducible (env THREADS_MOCK_SEED)"

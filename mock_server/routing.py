@@ -1,4 +1,4 @@
-"""The contract's paths as one pure-ASGI route, served under /v1 and at the root.
+"""The contract's paths, matched and dispatched in pure ASGI, served under /v1 and at the root.
 
 Starlette's router still serves the admin API and the contract documents; the API itself is matched
 and dispatched here without building a `Request`, because this is the path every client request takes.
@@ -17,12 +17,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, NoMatchFound
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import errors
 from .api import Call, Handler
 from .contract import Contract
-from .responses import JSONResponse
+from .responses import send_json
 from .validation import OperationValidator, Validators
 
 METHOD_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -35,7 +35,7 @@ def path_regex(template: str) -> re.Pattern[str]:
     pattern = PARAMETER.sub(
         lambda m: f"(?P<{m.group(1)}>[^/]+)", re.escape(template).replace(r"\{", "{").replace(r"\}", "}")
     )
-    return re.compile(f"(?:/v1)?{pattern}")
+    return re.compile(pattern)
 
 
 def request_headers(scope: Scope) -> tuple[str | None, str | None, str | None]:
@@ -55,24 +55,34 @@ async def read_body(receive: Receive, limit: int, declared_length: str | None, t
     """The body, refused with 413 as soon as it is larger than the limit, before the rest is read."""
     if declared_length is not None and declared_length.isdigit() and int(declared_length) > limit:
         raise errors.body_too_large(limit)
-    chunks: list[bytes] = []
-    size = 0
+    first = await receive()
+    chunks = [body_of(first)]
+    size = len(chunks[0])
+    if size > limit:
+        raise errors.body_too_large(limit)
+    if not first.get("more_body", False):
+        return chunks[0]
+    # Only a body that comes in pieces pays for a timer: it is the one that may never end.
     try:
         async with asyncio.timeout(timeout):
             while True:
                 message = await receive()
-                if message["type"] == "http.disconnect":
-                    raise errors.client_gone()
-                chunk = message.get("body", b"")
-                size += len(chunk)
+                chunks.append(body_of(message))
+                size += len(chunks[-1])
                 if size > limit:
                     raise errors.body_too_large(limit)
-                chunks.append(chunk)
                 if not message.get("more_body", False):
                     break
     except TimeoutError:
         raise errors.body_timeout(timeout) from None
     return b"".join(chunks)
+
+
+def body_of(message: Message) -> bytes:
+    if message["type"] == "http.disconnect":
+        raise errors.client_gone()
+    chunk: bytes = message.get("body", b"")
+    return chunk
 
 
 class ContractRoutes(BaseRoute):
@@ -82,7 +92,8 @@ class ContractRoutes(BaseRoute):
         self, contract: Contract, validators: Validators, handlers: Mapping[str, Handler], *, body_timeout: float = 30.0
     ) -> None:
         self.body_timeout = body_timeout
-        self.paths: list[tuple[re.Pattern[str], dict[str, Operation], str]] = []
+        # Candidates by path depth, so that a request is tried against the two or three templates of its depth.
+        self.by_depth: dict[int, list[tuple[re.Pattern[str], dict[str, Operation], str]]] = {}
         for template, by_method in contract.paths.items():
             table = {
                 method: (validators[op.operation_id], handlers[op.operation_id]) for method, op in by_method.items()
@@ -90,13 +101,15 @@ class ContractRoutes(BaseRoute):
             if "GET" in table:
                 table["HEAD"] = table["GET"]
             allow = ", ".join(m for m in METHOD_ORDER if m in by_method)
-            self.paths.append((path_regex(template), table, allow))
+            self.by_depth.setdefault(template.count("/"), []).append((path_regex(template), table, allow))
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] != "http":
             return Match.NONE, {}
-        path = scope["path"]
-        for regex, table, allow in self.paths:
+        path: str = scope["path"]
+        if path.startswith("/v1/"):
+            path = path[3:]
+        for regex, table, allow in self.by_depth.get(path.count("/"), ()):
             found = regex.fullmatch(path)
             if found is not None:
                 operation = table.get(scope["method"])
@@ -125,8 +138,28 @@ class ContractRoutes(BaseRoute):
             raw = await read_body(receive, validator.max_body_size, length, self.body_timeout)
             body = validator.check_body(raw, content_type)
         result = await handler(Call(scope["state"]["project"], path_params, query, body))
-        response = result if isinstance(result, Response) else JSONResponse(result)
-        await response(scope, receive, send)
+        if isinstance(result, Response):
+            await result(scope, receive, send)
+        else:
+            await send_json(send, result)
+
+
+class APIDispatch:
+    """Pure ASGI, innermost: API requests go straight to their operation, past Starlette's exception
+    layer and router (which still serve the admin API and the contract documents)."""
+
+    def __init__(self, app: ASGIApp, routes: ContractRoutes) -> None:
+        self.app = app
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            match, child_scope = self.routes.matches(scope)
+            if match is not Match.NONE:
+                scope.update(child_scope)
+                await self.routes.handle(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 async def http_exception(request: Request, exc: Exception) -> Response:

@@ -13,13 +13,24 @@ import uvicorn
 from starlette.types import ASGIApp
 
 T = TypeVar("T")
+STOP_GRACE_SECONDS = 3
 
 
 class BackgroundServer:
     def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning") -> None:
         self.app = app
         self.host = host
-        config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="off")
+        # Lifespan on: stopping closes the app's store, as a real server's SIGTERM does. A request still
+        # pending on stop (a `hang` fault) is cancelled after the grace period instead of holding up the test.
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level=log_level,
+            access_log=False,
+            lifespan="auto",
+            timeout_graceful_shutdown=STOP_GRACE_SECONDS,
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name="threads-mock", daemon=True)
         self.port = port

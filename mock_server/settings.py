@@ -35,6 +35,8 @@ class Settings:
     journal_size: int = 10_000
     admin_token: str | None = None
     contract: Path | None = None
+    # The `openai-poll-after-ms` of run answers a poller should not stop at: the SDK sleeps that long.
+    poll_after_ms: int = 25
     config: Path | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -52,7 +54,7 @@ class Settings:
 
 
 def coerce(name: str, value: Any) -> Any:
-    if name in ("port", "max_body_size", "journal_size", "max_threads", "workers"):
+    if name in ("port", "max_body_size", "journal_size", "max_threads", "workers", "poll_after_ms"):
         return int(value)
     if name == "body_timeout":
         return float(value)

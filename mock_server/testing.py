@@ -165,7 +165,7 @@ class ThreadsMock:
         return self._call(method, f"{self.base_url}{path}", body, headers)
 
     def reset(self) -> None:
-        """Forget every thread, fault rule, journal entry and counter."""
+        """Forget every thread, run, assistant, reply and fault rule, journal entry and counter."""
         self.admin("POST", "/__mock__/reset")
 
     @property
@@ -187,6 +187,19 @@ class ThreadsMock:
         else:
             body = {**(rule or {}), **keys}
         return FaultHandle(self, self.admin("POST", "/__mock__/faults", body))
+
+    def reply(self, match: str | None = None, **rule: Any) -> dict[str, Any]:
+        """Add a reply rule for runs, tried after those already there: `reply("hello", reply="Hi there!")`,
+        `reply("weather", tool_calls=[{"function": "get_weather", "arguments": {"city": "Paris"}}], then="Sunny.")`,
+        `reply("boom", fail={"code": "server_error", "message": "Sorry, something went wrong."})`.
+        The fixture resets the mock before each test, so a rule lasts as long as the test that added it."""
+        body = {**({} if match is None else {"match": match}), **rule}
+        added: dict[str, Any] = self.admin("POST", "/__mock__/replies", body)
+        return added
+
+    def replies(self) -> list[dict[str, Any]]:
+        listed: dict[str, Any] = self.admin("GET", "/__mock__/replies")
+        return list(listed["data"])
 
     def faults(self) -> Sequence[Mapping[str, Any]]:
         listed = self.admin("GET", "/__mock__/faults")

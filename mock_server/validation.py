@@ -403,7 +403,7 @@ def parse_json(raw: bytes) -> Any:
     except orjson.JSONDecodeError:
         raise errors.unparseable_json() from None
     try:
-        json.loads(raw, object_pairs_hook=reject_repeated_keys)
+        REPEATED_KEYS_FINDER.decode(raw.decode())
     except RecursionError:
         raise errors.unparseable_json() from None
     return body
@@ -416,6 +416,9 @@ def reject_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         repeated = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
         raise errors.repeated_parameter(repeated)
     return found
+
+
+REPEATED_KEYS_FINDER = json.JSONDecoder(object_pairs_hook=reject_repeated_keys)
 
 
 def is_json_media_type(content_type: str) -> bool:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import importlib.util
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,6 +14,15 @@ from mock_server.contract import Contract
 from mock_server.server import BackgroundServer
 
 HEADERS = {"Authorization": "Bearer sk-mock", "OpenAI-Beta": "assistants=v2"}
+
+
+def free_port() -> int:
+    """A loopback port free now, for a server started as a separate process."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
 
 # The SDK-1 virtualenv (make test-sdk1, only the sdk tests) installs the test extra alone; the property
 # tests import the fuzz extra's hypothesis-jsonschema at collection. `make test-main` always has it.

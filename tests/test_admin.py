@@ -173,3 +173,42 @@ def test_with_a_token_everyone_needs_it(start_server: Callable[..., BackgroundSe
         assert refused.json()["error"]["type"] == "mock_admin_error"
     assert httpx.get(url, headers={"Authorization": "Bearer s3cret"}).status_code == 200
     assert httpx.get(f"{server.url}/__mock__/health").status_code == 200
+
+
+ADMIN_CALLS = [
+    ("POST", "/__mock__/reset"),
+    ("GET", "/__mock__/faults"),
+    ("POST", "/__mock__/faults"),
+    ("GET", "/__mock__/faults/fault_1"),
+    ("DELETE", "/__mock__/faults/fault_1"),
+    ("DELETE", "/__mock__/faults"),
+    ("GET", "/__mock__/requests"),
+    ("DELETE", "/__mock__/requests"),
+]
+
+
+def test_with_a_token_every_admin_call_needs_it_from_loopback_too(
+    start_server: Callable[..., BackgroundServer],
+) -> None:
+    server = start_server(admin_token="s3cret", faults=("DELETE: status=503",))
+    refusals: list[dict[str, str | bytes]] = [
+        {},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Bearer s3cre"},
+        {"Authorization": "Bearer s3cret2"},
+        {"Authorization": "Basic s3cret"},
+        {"Authorization": "Bearer " + "s" * 10_000},
+        {"Authorization": "Bearer sécret".encode()},
+        {"X-Admin-Token": "s3cret"},
+    ]
+    with httpx.Client(base_url=server.url) as client:
+        for method, path in ADMIN_CALLS:
+            for headers in refusals:
+                refused = client.request(method, path, headers=headers, json={"status": 503})
+                assert refused.status_code == 401, (method, path, headers, refused.text)
+                assert refused.json()["error"]["type"] == "mock_admin_error"
+        # Nothing was done by any of them: the rule from the command line is still the only one.
+        granted = {"Authorization": "Bearer s3cret"}
+        assert [r["id"] for r in client.get("/__mock__/faults", headers=granted).json()["data"]] == ["fault_1"]
+        for method, path in ADMIN_CALLS:
+            assert client.request(method, path, headers=granted, json={"status": 503}).status_code < 400, (method, path)

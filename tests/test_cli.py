@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,14 +14,7 @@ import httpx
 
 from mock_server.settings import Settings
 
-from .conftest import HEADERS
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from .conftest import HEADERS, free_port
 
 
 @contextmanager

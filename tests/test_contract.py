@@ -22,7 +22,23 @@ OPERATIONS = {
     "getMessage",
     "modifyMessage",
     "deleteMessage",
+    "listAssistants",
+    "createAssistant",
+    "getAssistant",
+    "modifyAssistant",
+    "deleteAssistant",
+    "createThreadAndRun",
+    "listRuns",
+    "createRun",
+    "getRun",
+    "modifyRun",
+    "cancelRun",
+    "submitToolOuputsToRun",
+    "listRunSteps",
+    "getRunStep",
 }
+# The operations whose body can ask for `"stream": true`, answered as text/event-stream.
+STREAMING = {"createRun", "createThreadAndRun", "submitToolOuputsToRun"}
 
 
 def test_contract_is_valid_openapi_31(contract: Contract) -> None:
@@ -136,3 +152,60 @@ def test_links_from_creates(contract: Contract) -> None:
     assert {link["operationId"] for link in message_links.values()} == {"getMessage", "modifyMessage", "deleteMessage"}
     for link in message_links.values():
         assert link["parameters"] == {"thread_id": "$response.body#/thread_id", "message_id": "$response.body#/id"}
+
+
+def test_streaming_operations_declare_the_event_stream_and_the_others_do_not(contract: Contract) -> None:
+    for op_id, op in contract.operations.items():
+        content = op.responses["200"]["content"]
+        assert ("text/event-stream" in content) == (op_id in STREAMING), op_id
+        if op_id in STREAMING:
+            assert op.body_schema is not None and op.body_schema["properties"]["stream"]["type"] == ["boolean", "null"]
+            # Each event is described as a client reads it: its name, and its data as JSON text whose
+            # object `contentSchema` gives (what Schemathesis checks every event of an answer against).
+            event = content["text/event-stream"]["schema"]
+            names = set()
+            for branch in event["oneOf"]:
+                declared = branch["properties"]["event"]
+                names |= set(declared.get("enum", [declared.get("const")]))
+                data = branch["properties"]["data"]
+                assert data["type"] == "string"
+                assert data.get("contentMediaType") == "application/json" or data["const"] == "[DONE]"
+            assert {
+                "thread.created",
+                "thread.run.created",
+                "thread.message.delta",
+                "thread.run.step.delta",
+                "done",
+            } <= names
+
+
+def test_run_objects_carry_what_the_real_api_sent(contract: Contract) -> None:
+    run = contract.schema("RunObject")
+    assert run["properties"]["instructions"] == {"type": "string"}
+    assert {"tool_resources", "instructions", "usage", "required_action"} <= set(run["required"])
+    step = contract.schema("RunStepObject")
+    assert "expires_at" in step["properties"] and "expired_at" not in step["required"]
+    for op_id in ("createRun", "getRun", "cancelRun", "submitToolOuputsToRun", "createThreadAndRun"):
+        assert "openai-poll-after-ms" in contract.operations[op_id].responses["200"]["headers"], op_id
+
+
+def test_links_from_runs_and_assistants(contract: Contract) -> None:
+    for op_id in ("createRun", "createThreadAndRun"):
+        links = contract.operations[op_id].responses["200"]["links"]
+        assert {link["operationId"] for link in links.values()} >= {"getRun", "cancelRun", "listRunSteps"}
+    links = contract.operations["createAssistant"].responses["200"]["links"]
+    assert {link["operationId"] for link in links.values()} == {
+        "getAssistant",
+        "modifyAssistant",
+        "deleteAssistant",
+        "createThreadAndRun",
+    }
+    # A run needs a real assistant: the link hands the new one's id to the run's body.
+    assert links["CreateThreadAndRun"]["requestBody"] == {"assistant_id": "$response.body#/id"}
+
+
+def test_not_found_examples_name_the_new_objects(contract: Contract) -> None:
+    examples = contract.document["components"]["responses"]["NotFound"]["content"]["application/json"]["examples"]
+    messages = [example["value"]["error"]["message"] for example in examples.values()]
+    assert any(m.startswith("No assistant found with id 'asst_") for m in messages)
+    assert any(m.startswith("No run found with id 'run_") for m in messages)

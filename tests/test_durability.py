@@ -23,17 +23,10 @@ import uvicorn
 
 from mock_server.cli import listening_socket
 
-from .conftest import HEADERS
+from .conftest import HEADERS, free_port
 
 START_TIMEOUT = 20.0
 ON_LINUX = Path("/proc/self/fd").is_dir() and Path("/proc/net/tcp").is_file()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

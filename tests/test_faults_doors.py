@@ -4,7 +4,6 @@ the environment, the config file, the Python API, and what faults leave alone.""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,8 @@ from mock_server import Settings, create_app
 from mock_server.cli import main, parser
 from mock_server.server import BackgroundServer
 from tests.conftest import HEADERS
+
+from .conftest import free_port
 
 
 def error_of(response: httpx.Response, status: int) -> dict[str, Any]:
@@ -38,7 +39,7 @@ def error_of(response: httpx.Response, status: int) -> dict[str, Any]:
         ("stauts=503", "unknown fault 'stauts'"),
         ("status=42", "status must be an HTTP error status from 400 to 599, not 42"),
         ("latency=soon", "latency must be a duration like 250ms or 2s, not 'soon'"),
-        ("reset; empty", "at most one of status, reset, empty, malformed, invalid, slow, hang per fault"),
+        ("reset; empty", "at most one of status, reset, empty, malformed, invalid, slow, hang, stream_cut per fault"),
         ("status=503; times=2", "'times' has no meaning in a header"),
         ("", "it names no fault"),
     ],
@@ -103,13 +104,6 @@ def test_faults_leave_the_admin_api_and_the_contract_alone(start_server: Callabl
 
 
 # ---- the command line, for real ----
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def test_serve_with_fault_and_rate_limit_options() -> None:

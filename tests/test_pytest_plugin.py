@@ -73,6 +73,14 @@ def test_async_client(threads_mock):
     assert asyncio.run(main())
 
 
+@pytest.mark.anyio
+async def test_an_async_test_function(threads_mock):
+    async with threads_mock.async_openai_client() as client:
+        thread = await client.beta.threads.create(metadata={"from": "async"})
+        assert (await client.beta.threads.retrieve(thread.id)).metadata == {"from": "async"}
+    assert threads_mock.threads[thread.id]["metadata"] == {"from": "async"}
+
+
 def test_in_process_sync(threads_mock_app, threads_mock_transport):
     http = httpx2.Client(transport=threads_mock_transport, base_url="http://mock/v1")
     client = OpenAI(base_url="http://mock/v1", api_key="sk-x", http_client=http)
@@ -93,7 +101,7 @@ def test_in_process_async(threads_mock_async_transport):
 def test_sample_suite_runs_green(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_sample=SAMPLE)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning")
-    result.assert_outcomes(passed=10)
+    result.assert_outcomes(passed=11)
 
 
 def test_session_options_reach_the_server(pytester: pytest.Pytester) -> None:

@@ -447,3 +447,32 @@ def test_health_shows_the_store_and_its_evictions(
         health = httpx.get(f"{server.url}/__mock__/health")
         assert health.status_code == 200
         assert health.json()["store"] == {"threads": 2, "max_threads": 2, "evicted": 1}
+
+
+def test_records_come_back_by_kind_and_id_and_are_replaced_in_place(store: Store) -> None:
+    run(store.put_record("p", "run", "run_1", {"n": 1}, parent="thread_a"))
+    run(store.put_record("p", "run", "run_2", {"n": 2}, parent="thread_a"))
+    run(store.put_record("p", "run", "run_1", {"n": 3}, parent="thread_a"))
+    assert run(store.get_record("p", "run", "run_1")) == {"n": 3}
+    assert run(store.get_record("p", "step", "run_1")) is None
+    assert run(store.get_record("q", "run", "run_1")) is None
+    page = run(store.list_records("p", "run", "thread_a", ListQuery(order="asc")))
+    assert (page.items, page.has_more) == ([{"n": 3}, {"n": 2}], False)
+    assert run(store.list_records("p", "run", "thread_b", ListQuery())).items == []
+
+
+def test_records_page_as_page_of_says_and_deletes_and_clear_remove_them(store: Store) -> None:
+    ids = [f"asst_{i}" for i in range(5)]
+    for record_id in ids:
+        run(store.put_record("p", "assistant", record_id, {"id": record_id}))
+    for limit, order, after, before in itertools.product((1, 2, 5), ("asc", "desc"), (None, *ids), (None, *ids)):
+        query = ListQuery(limit=limit, order=order, after=after, before=before)  # type: ignore[arg-type]
+        page = run(store.list_records("p", "assistant", "", query))
+        expected, more = page_of(ids, query)
+        assert ([item["id"] for item in page.items], page.has_more) == (expected, more), query
+    assert run(store.delete_record("p", "assistant", "asst_0"))
+    assert not run(store.delete_record("p", "assistant", "asst_0"))
+    assert [i["id"] for i in run(store.list_records("p", "assistant", "", ListQuery(order="asc"))).items] == ids[1:]
+    run(store.clear())
+    assert run(store.get_record("p", "assistant", "asst_1")) is None
+    assert run(store.list_records("p", "assistant", "", ListQuery())).items == []

@@ -257,7 +257,7 @@ def spec_from(values: Mapping[str, Any]) -> FaultSpec:
     latency = as_delay(values["latency"]) if "latency" in values else None
     if outcome is None and latency is None:
         raise FaultSyntaxError(f"it names no fault; give one of {', '.join(KINDS)}")
-    status = retry_after = duration = None
+    status = retry_after = duration = events = None
     retry_after_ms = False
     should_retry = code = message = None
     if outcome == "status":
@@ -282,6 +282,10 @@ def spec_from(values: Mapping[str, Any]) -> FaultSpec:
         duration = parse_duration(values["slow"], "slow")
     elif outcome == "hang":
         duration = DEFAULT_HANG_LIMIT if values["hang"] is True else parse_duration(values["hang"], "hang")
+    elif outcome == "stream_cut":
+        if values["stream_cut"] is True:
+            raise FaultSyntaxError("stream_cut needs the number of events sent before the cut, e.g. stream_cut=5")
+        events = as_int("stream_cut", values["stream_cut"], 0)
     return FaultSpec(
         outcome=outcome,
         latency=latency,
@@ -292,6 +296,7 @@ def spec_from(values: Mapping[str, Any]) -> FaultSpec:
         code=code,
         message=message,
         duration=duration,
+        events=events,
     )
 
 
@@ -384,6 +389,8 @@ def spec_data(spec: FaultSpec) -> dict[str, Any]:
                 data[key] = getattr(spec, key)
     elif spec.outcome in ("slow", "hang"):
         data[spec.outcome] = short(spec.duration or 0.0)
+    elif spec.outcome == "stream_cut":
+        data["stream_cut"] = spec.events
     elif spec.outcome is not None:
         data[spec.outcome] = True
     if spec.latency is not None:

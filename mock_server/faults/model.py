@@ -14,10 +14,10 @@ from typing import Literal
 
 from .durations import short
 
-Outcome = Literal["status", "reset", "empty", "malformed", "invalid", "slow", "hang"]
+Outcome = Literal["status", "reset", "empty", "malformed", "invalid", "slow", "hang", "stream_cut"]
 # The kinds that decide the answer; `latency` is not among them because it stacks with any of these.
-OUTCOMES: tuple[Outcome, ...] = ("status", "reset", "empty", "malformed", "invalid", "slow", "hang")
-KINDS = ("status", "latency", "reset", "empty", "malformed", "invalid", "slow", "hang")
+OUTCOMES: tuple[Outcome, ...] = ("status", "reset", "empty", "malformed", "invalid", "slow", "hang", "stream_cut")
+KINDS = ("status", "latency", "reset", "empty", "malformed", "invalid", "slow", "hang", "stream_cut")
 DEFAULT_HANG_LIMIT = 600.0
 
 
@@ -77,6 +77,8 @@ class FaultSpec:
     message: str | None = None
     # slow: the time the body takes to arrive; hang: the longest the request is held.
     duration: float | None = None
+    # stream_cut: the events of a text/event-stream answer sent before the connection is dropped.
+    events: int | None = None
 
 
 @dataclass(frozen=True)

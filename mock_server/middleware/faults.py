@@ -51,6 +51,8 @@ class FaultInjector:
         elif spec.outcome == "status":
             raise self.status_error(spec, scope)
         elif spec.outcome == "reset":
+            # The request is read first, as a server that fails mid-answer has read it (and the journal shows it).
+            await read_request(receive)
             await close_connection(receive, abort=True)
         elif spec.outcome == "empty":
             await read_request(receive)
@@ -59,6 +61,8 @@ class FaultInjector:
             await hang(receive, spec.duration or 0.0)
         elif spec.outcome == "slow":
             await dribble(await self.captured(scope, receive), spec.duration or 0.0, receive, send)
+        elif spec.outcome == "stream_cut":
+            await self.app(scope, receive, cut_after(spec.events or 0, receive, send))
         elif spec.outcome == "malformed":
             _, headers, body = await self.captured(scope, receive)
             await send_json(send, 200, headers, cut_short(body))
@@ -183,6 +187,13 @@ async def hang(receive: Receive, limit: float) -> None:
         await asyncio.wait_for(until_disconnected(receive), limit)
     except TimeoutError:
         await close_connection(receive, abort=False)
+    except asyncio.CancelledError:
+        # Cancelled at shutdown: drop the connection still unanswered, rather than let the server answer
+        # a plain-text 500 for the hang.
+        transport = transport_of(receive)
+        if transport is not None:
+            transport.abort()
+        raise
 
 
 # ---- answers that are wrong on purpose ---------------------------------------------------------
@@ -236,3 +247,42 @@ async def dribble(answer: Captured, duration: float, receive: Receive, send: Sen
             await send({"type": "http.response.body", "body": chunk, "more_body": number < pieces - 1})
     finally:
         gone.cancel()
+
+
+def cut_after(events: int, receive: Receive, send: Send) -> Send:
+    """A `send` that lets an event stream through up to the end of its Nth event, then drops the connection
+    (an RST, as a proxy or a crashed server would); what the app sends after that goes nowhere. An answer
+    that is not an event stream passes untouched."""
+    streaming = False
+    left = events
+    cut = False
+
+    async def cutting(message: Message) -> None:
+        nonlocal streaming, left, cut
+        if cut:
+            return
+        if message["type"] == "http.response.start":
+            content_type = dict(message.get("headers", ())).get(b"content-type", b"")
+            streaming = content_type.startswith(b"text/event-stream")
+            await send(message)
+            return
+        if not streaming or message["type"] != "http.response.body":
+            await send(message)
+            return
+        body: bytes = message.get("body", b"")
+        end = 0
+        while left > 0:
+            found = body.find(b"\n\n", end)
+            if found < 0:
+                break
+            end = found + 2
+            left -= 1
+        if left > 0:
+            await send(message)
+            return
+        cut = True
+        if end:
+            await send({"type": "http.response.body", "body": body[:end], "more_body": True})
+        await close_connection(receive, abort=True)
+
+    return cutting

@@ -13,6 +13,8 @@ fault included, with the final status. The admin API's own requests are not reco
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections import deque
 from typing import Any
@@ -23,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..faults import Where
 
 DEFAULT_SIZE = 10_000
+UNREAD_BODY_WAIT = 0.25
 ADMIN_PREFIX = "/__mock__"
 
 
@@ -184,8 +187,9 @@ def declared_length(scope: Scope) -> int | None:
 
 
 class RequestJournal:
-    """Pure ASGI, outermost. A body of declared length within the limit is read before the app runs
-    (and handed on unchanged), so that it is recorded even when the request is refused unread."""
+    """Pure ASGI, outermost. The body is recorded as the app reads it; a body the app never read (a
+    request refused by auth, the rate limit or a fault) is read once the answer is sent, so that the
+    journal still shows what the client sent, without delaying the answer."""
 
     def __init__(self, app: ASGIApp, journal: Journal) -> None:
         self.app = app
@@ -196,57 +200,49 @@ class RequestJournal:
             await self.app(scope, receive, send)
             return
         entry = self.journal.open(scope)
-        length = declared_length(scope)
-        if length and length <= self.journal.body_limit:
-            inner_receive = await self.read_ahead(receive, entry)
-        else:
-            inner_receive = self.recording(receive, entry)
+        limit = self.journal.body_limit
+        kept = 0
+        body_done = False
+
+        async def record() -> Message:
+            nonlocal kept, body_done
+            message = await receive()
+            if message["type"] == "http.request":
+                chunk = message.get("body", b"")[: limit - kept]
+                if chunk:
+                    entry.add_body(chunk)
+                    kept += len(chunk)
+                body_done = not message.get("more_body", False)
+            else:
+                body_done = True
+            return message
+
+        record.__wrapped__ = receive  # type: ignore[attr-defined]
 
         async def send_recording(message: Message) -> None:
             if message["type"] == "http.response.start":
                 entry.status = message["status"]
             elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                if not body_done:
+                    await self.read_unread_body(scope, record)
                 # Complete before the client has the whole answer, so that a client reading the
                 # journal right after its answer finds the entry complete.
                 entry.finish()
             await send(message)
 
         try:
-            await self.app(scope, inner_receive, send_recording)
+            await self.app(scope, record, send_recording)
         finally:
             if not entry.completed:  # no answer was sent (a dropped connection, an error)
                 entry.finish()
 
-    async def read_ahead(self, receive: Receive, entry: JournalEntry) -> Receive:
-        pending: deque[Message] = deque()
-        while True:
-            message = await receive()
-            pending.append(message)
-            if message["type"] != "http.request":
-                break
-            entry.add_body(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-
-        async def replay() -> Message:
-            return pending.popleft() if pending else await receive()
-
-        replay.__wrapped__ = receive  # type: ignore[attr-defined]
-        return replay
-
-    def recording(self, receive: Receive, entry: JournalEntry) -> Receive:
-        limit = self.journal.body_limit
-        kept = 0
-
-        async def record() -> Message:
-            nonlocal kept
-            message = await receive()
-            if message["type"] == "http.request" and kept < limit:
-                chunk = message.get("body", b"")[: limit - kept]
-                if chunk:
-                    entry.add_body(chunk)
-                    kept += len(chunk)
-            return message
-
-        record.__wrapped__ = receive  # type: ignore[attr-defined]
-        return record
+    async def read_unread_body(self, scope: Scope, record: Receive) -> None:
+        length = declared_length(scope)
+        if not length or length > self.journal.body_limit:
+            return
+        # The body of a refused request has normally arrived with its headers; a client that holds it
+        # back does not hold back its answer for long.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(UNREAD_BODY_WAIT):
+                while (await record()).get("more_body", False):
+                    pass

@@ -45,6 +45,9 @@ class MemoryStore:
         self._evicted = 0
         self._warned = False
         self._created = itertools.count()
+        # (project, kind, id) -> (parent, encoded data); (project, kind, parent) -> ids in creation order
+        self._records: dict[tuple[str, str, str], tuple[str, bytes]] = {}
+        self._children: dict[tuple[str, str, str], dict[str, None]] = {}
 
     def _thread(self, project: str, thread_id: str) -> _Thread | None:
         key = (project, thread_id)
@@ -120,11 +123,37 @@ class MemoryStore:
         chosen, has_more = page_of(ids, query)
         return Page([orjson.loads(messages[mid][1]) for mid in chosen], has_more)
 
+    async def put_record(self, project: str, kind: str, record_id: str, data: JSON, parent: str = "") -> None:
+        key = (project, kind, record_id)
+        previous = self._records.get(key)
+        if previous is not None and previous[0] != parent:
+            self._children[(project, kind, previous[0])].pop(record_id, None)
+        self._records[key] = (parent, encode(data))
+        self._children.setdefault((project, kind, parent), {})[record_id] = None
+
+    async def get_record(self, project: str, kind: str, record_id: str) -> JSON | None:
+        entry = self._records.get((project, kind, record_id))
+        return None if entry is None else orjson.loads(entry[1])
+
+    async def delete_record(self, project: str, kind: str, record_id: str) -> bool:
+        entry = self._records.pop((project, kind, record_id), None)
+        if entry is None:
+            return False
+        self._children[(project, kind, entry[0])].pop(record_id, None)
+        return True
+
+    async def list_records(self, project: str, kind: str, parent: str, query: ListQuery) -> Page:
+        ids = list(self._children.get((project, kind, parent), ()))
+        chosen, has_more = page_of(ids, query)
+        return Page([orjson.loads(self._records[(project, kind, rid)][1]) for rid in chosen], has_more)
+
     async def stats(self) -> Stats:
         return {"threads": len(self._threads), "max_threads": self._max_threads, "evicted": self._evicted}
 
     async def clear(self) -> None:
         self._threads.clear()
+        self._records.clear()
+        self._children.clear()
         self._evicted = 0
 
     async def close(self) -> None:

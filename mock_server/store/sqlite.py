@@ -13,7 +13,17 @@ from pathlib import Path
 
 import orjson
 
-from .base import DEFAULT_MAX_THREADS, JSON, Change, ListQuery, Page, Stats, check_max_threads, warn_eviction
+from .base import (
+    DEFAULT_MAX_THREADS,
+    JSON,
+    Change,
+    ListQuery,
+    Page,
+    Stats,
+    check_max_threads,
+    page_of,
+    warn_eviction,
+)
 
 # How long a writer waits for another process's transaction before giving up with "database is locked".
 # Every transaction here is a handful of indexed statements, so only a stalled disk (or a foreign program
@@ -41,6 +51,16 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_in_order ON messages (thread);
 CREATE INDEX IF NOT EXISTS messages_by_run ON messages (thread, run_id);
+CREATE TABLE IF NOT EXISTS records (
+    seq INTEGER PRIMARY KEY,
+    project TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    parent TEXT NOT NULL,
+    data BLOB NOT NULL,
+    UNIQUE (project, kind, id)
+);
+CREATE INDEX IF NOT EXISTS records_in_order ON records (project, kind, parent, seq);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO counters VALUES ('threads', 0), ('evicted', 0);
 -- count(*) scans the table; these keep the count exact inside the same transactions, cascades included.
@@ -193,6 +213,35 @@ class SqliteStore:
             rows, has_more = page(db, seq, query)
         return Page([loads(data) for data in rows], has_more)
 
+    async def put_record(self, project: str, kind: str, record_id: str, data: JSON, parent: str = "") -> None:
+        self._db.execute(
+            "INSERT INTO records (project, kind, id, parent, data) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (project, kind, id) DO UPDATE SET parent = excluded.parent, data = excluded.data",
+            (project, kind, record_id, parent, orjson.dumps(data)),
+        )
+
+    async def get_record(self, project: str, kind: str, record_id: str) -> JSON | None:
+        row = self._db.execute(
+            "SELECT data FROM records WHERE project = ? AND kind = ? AND id = ?", (project, kind, record_id)
+        ).fetchone()
+        return None if row is None else loads(row[0])
+
+    async def delete_record(self, project: str, kind: str, record_id: str) -> bool:
+        cursor = self._db.execute(
+            "DELETE FROM records WHERE project = ? AND kind = ? AND id = ?", (project, kind, record_id)
+        )
+        return cursor.rowcount > 0
+
+    async def list_records(self, project: str, kind: str, parent: str, query: ListQuery) -> Page:
+        # Records are few per parent (a thread's runs, a run's steps): cut the page in Python, as page_of says.
+        rows = self._db.execute(
+            "SELECT id, data FROM records WHERE project = ? AND kind = ? AND parent = ? ORDER BY seq",
+            (project, kind, parent),
+        ).fetchall()
+        data = {record_id: bytes(blob) for record_id, blob in rows}
+        chosen, has_more = page_of(list(data), query)
+        return Page([loads(data[record_id]) for record_id in chosen], has_more)
+
     async def stats(self) -> Stats:
         counts = dict(self._db.execute("SELECT name, value FROM counters").fetchall())
         return {"threads": counts["threads"], "max_threads": self._max_threads, "evicted": counts["evicted"]}
@@ -201,6 +250,7 @@ class SqliteStore:
         with self._transaction() as db:
             db.execute("DELETE FROM messages")
             db.execute("DELETE FROM threads")
+            db.execute("DELETE FROM records")
             db.execute("UPDATE counters SET value = 0")
 
     async def close(self) -> None:

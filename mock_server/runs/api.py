@@ -1,0 +1,245 @@
+"""The handlers of assistants, runs and run steps: validated call in, object (or event stream) out."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from .. import errors
+from ..api import Call, Handler, ThreadsAPI, merged_within_limit
+from ..objects import deleted_object, list_object, message_object, thread_object, tool_resources_object
+from ..responses import JSONResponse
+from ..store import JSON, ListQuery
+from .machine import ACTIVE, RUN, STEP, STOP_STATUSES, Event, RunMachine
+from .objects import assistant_object, count_tokens, message_text, run_object
+from .replies import ReplyBook, default_reply
+from .sse import event_stream
+
+ASSISTANT = "assistant"
+DEFAULT_POLL_AFTER_MS = 25
+
+
+class RunsAPI:
+    def __init__(self, threads: ThreadsAPI, replies: ReplyBook, *, poll_after_ms: int = DEFAULT_POLL_AFTER_MS) -> None:
+        self.threads = threads
+        self.store = threads.store
+        self.identity = threads.identity
+        self.lenient = threads.lenient
+        self.replies = replies
+        self.poll_after_ms = poll_after_ms
+        self.machine = RunMachine(self.store, self.identity)
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "listAssistants": self.list_assistants,
+            "createAssistant": self.create_assistant,
+            "getAssistant": self.get_assistant,
+            "modifyAssistant": self.modify_assistant,
+            "deleteAssistant": self.delete_assistant,
+            "createThreadAndRun": self.create_thread_and_run,
+            "listRuns": self.list_runs,
+            "createRun": self.create_run,
+            "getRun": self.get_run,
+            "modifyRun": self.modify_run,
+            "cancelRun": self.cancel_run,
+            "submitToolOuputsToRun": self.submit_tool_outputs,
+            "listRunSteps": self.list_run_steps,
+            "getRunStep": self.get_run_step,
+        }
+
+    async def refuse_message_during_run(self, project: str, thread_id: str) -> None:
+        """The hook createMessage calls: one lookup, and a refusal while a run is active on the thread."""
+        active = await self.store.get_record(project, ACTIVE, thread_id)
+        if active is not None:
+            raise errors.active_run_blocks_message(thread_id, active["run_id"])
+
+    # Assistants
+
+    async def _assistant(self, project: str, assistant_id: str) -> JSON:
+        found = await self.store.get_record(project, ASSISTANT, assistant_id)
+        if found is None and self.lenient:
+            found = assistant_object(assistant_id, self.identity.now(), {}, {})
+            await self.store.put_record(project, ASSISTANT, assistant_id, found)
+        if found is None:
+            raise errors.not_found("assistant", assistant_id)
+        return found
+
+    async def list_assistants(self, call: Call) -> JSON:
+        page = await self.store.list_records(call.project, ASSISTANT, "", list_query(call))
+        return list_object(page.items, page.has_more)
+
+    async def create_assistant(self, call: Call) -> JSON:
+        resources = tool_resources_object(call.body.get("tool_resources"), self.identity)
+        assistant = assistant_object(self.identity.new_id("asst"), self.identity.now(), call.body, resources)
+        await self.store.put_record(call.project, ASSISTANT, assistant["id"], assistant)
+        return assistant
+
+    async def get_assistant(self, call: Call) -> JSON:
+        return await self._assistant(call.project, call.path["assistant_id"])
+
+    async def modify_assistant(self, call: Call) -> JSON:
+        assistant = await self._assistant(call.project, call.path["assistant_id"])
+        body = call.body
+        for key in ("model", "name", "description", "instructions", "tools", "temperature", "top_p"):
+            if key in body and (body[key] is not None or key in ("name", "description", "instructions")):
+                assistant[key] = body[key]
+        for key in ("reasoning_effort", "response_format"):
+            if key in body:
+                assistant[key] = body[key] if body[key] is not None or key == "reasoning_effort" else "auto"
+        if body.get("tool_resources") is not None:
+            assistant["tool_resources"] = tool_resources_object(body["tool_resources"], self.identity)
+        if "metadata" in body:
+            assistant["metadata"] = merged_within_limit(assistant.get("metadata"), body["metadata"])
+        await self.store.put_record(call.project, ASSISTANT, assistant["id"], assistant)
+        return assistant
+
+    async def delete_assistant(self, call: Call) -> JSON:
+        assistant_id = call.path["assistant_id"]
+        if not await self.store.delete_record(call.project, ASSISTANT, assistant_id) and not self.lenient:
+            raise errors.not_found("assistant", assistant_id)
+        return deleted_object(assistant_id, "assistant")
+
+    # Runs
+
+    def _answer(self, run: JSON) -> Response:
+        headers = {}
+        if run["status"] not in STOP_STATUSES:
+            # The SDK's poll helper sleeps this long between retrieves: small keeps tests fast.
+            headers["openai-poll-after-ms"] = str(self.poll_after_ms)
+        return JSONResponse(run, headers=headers)
+
+    async def _record(self, call: Call) -> JSON:
+        thread_id, run_id = call.path["thread_id"], call.path["run_id"]
+        record = await self.store.get_record(call.project, RUN, run_id)
+        if record is None or record["run"]["thread_id"] != thread_id:
+            await self.threads.adopt_thread(call)
+            await self.threads._thread_exists(call)
+            raise errors.not_found("run", run_id)
+        return record
+
+    async def _start(self, project: str, thread_id: str, assistant: JSON, body: JSON) -> tuple[JSON, list[Event]]:
+        page = await self.store.list_messages(project, thread_id, ListQuery(limit=100, order="desc"))
+        messages = page.items if page is not None else []
+        last_user = next((m for m in messages if m["role"] == "user"), None)
+        text = message_text(last_user) if last_user is not None else ""
+        run = run_object(self.identity.new_id("run"), thread_id, self.identity.now(), assistant, body)
+        rule = self.replies.choose(text, assistant)
+        reply = default_reply(text) if rule is None or rule.reply is None else rule.reply
+        plan: JSON = {"outcome": "reply", "text": reply}
+        if rule is not None:
+            if rule.tool_calls:
+                plan = {"outcome": "tool_calls", "calls": rule.tool_calls, "then": rule.then or reply}
+            elif rule.fail is not None:
+                plan = {"outcome": "fail", "error": rule.fail}
+            elif rule.incomplete is not None:
+                plan = {"outcome": "reply", "text": reply, "reason": rule.incomplete}
+            elif rule.expired:
+                plan = {"outcome": "expired"}
+        record: JSON = {
+            "run": run,
+            "plan": plan,
+            "hold": 0 if rule is None else rule.polls,
+            "step_id": None,
+            "usage": None,
+            "prompt_tokens": sum(count_tokens(message_text(m)) for m in messages) + count_tokens(run["instructions"]),
+        }
+        events = await self.machine.start(project, record)
+        return record, events
+
+    async def _respond(self, call: Call, record: JSON, events: list[Event]) -> Response:
+        if call.body.get("stream"):
+            events = events + await self.machine.run_to_stop(call.project, record)
+            return event_stream(events)
+        return self._answer(record["run"])
+
+    async def create_run(self, call: Call) -> Response:
+        thread_id = call.path["thread_id"]
+        await self.threads.adopt_thread(call)
+        await self.threads._thread_exists(call)
+        active = await self.store.get_record(call.project, ACTIVE, thread_id)
+        if active is not None:
+            raise errors.active_run_blocks_run(thread_id, active["run_id"])
+        assistant = await self._assistant(call.project, call.body["assistant_id"])
+        for request in call.body.get("additional_messages") or []:
+            message = message_object(self.identity.new_id("msg"), thread_id, self.identity.now(), request)
+            await self.store.add_message(call.project, message)
+        record, events = await self._start(call.project, thread_id, assistant, call.body)
+        return await self._respond(call, record, events)
+
+    async def create_thread_and_run(self, call: Call) -> Response:
+        body = call.body
+        assistant = await self._assistant(call.project, body["assistant_id"])
+        requested = body.get("thread") or {}
+        thread_id = self.identity.new_id("thread")
+        thread = thread_object(
+            thread_id,
+            self.identity.now(),
+            tool_resources_object(requested.get("tool_resources"), self.identity),
+            requested.get("metadata"),
+        )
+        messages = [
+            message_object(self.identity.new_id("msg"), thread_id, self.identity.now(), request)
+            for request in requested.get("messages") or []
+        ]
+        await self.store.create_thread(call.project, thread, messages)
+        record, events = await self._start(call.project, thread_id, assistant, body)
+        return await self._respond(call, record, [("thread.created", thread), *events])
+
+    async def list_runs(self, call: Call) -> JSON:
+        await self.threads.adopt_thread(call)
+        await self.threads._thread_exists(call)
+        page = await self.store.list_records(call.project, RUN, call.path["thread_id"], list_query(call))
+        return list_object([record["run"] for record in page.items], page.has_more)
+
+    async def get_run(self, call: Call) -> Response:
+        record = await self._record(call)
+        await self.machine.advance(call.project, record)
+        return self._answer(record["run"])
+
+    async def modify_run(self, call: Call) -> JSON:
+        record = await self._record(call)
+        run: JSON = record["run"]
+        run["metadata"] = merged_within_limit(run.get("metadata"), call.body.get("metadata"))
+        await self.machine.save(call.project, record)
+        return run
+
+    async def cancel_run(self, call: Call) -> Response:
+        record = await self._record(call)
+        status = record["run"]["status"]
+        if status not in ("queued", "in_progress", "requires_action"):
+            raise errors.cannot_cancel(status)
+        await self.machine.cancel(call.project, record)
+        return self._answer(record["run"])
+
+    async def submit_tool_outputs(self, call: Call) -> Response:
+        record = await self._record(call)
+        run = record["run"]
+        if run["status"] != "requires_action":
+            raise errors.run_refuses_tool_outputs(run["status"])
+        expected = [c["id"] for c in run["required_action"]["submit_tool_outputs"]["tool_calls"]]
+        outputs = {o.get("tool_call_id"): o.get("output", "") for o in call.body["tool_outputs"]}
+        got = [o.get("tool_call_id") for o in call.body["tool_outputs"]]
+        if any(call_id not in outputs for call_id in expected):
+            raise errors.missing_tool_outputs(expected, got)
+        events = await self.machine.submit(call.project, record, outputs)
+        return await self._respond(call, record, events)
+
+    async def list_run_steps(self, call: Call) -> JSON:
+        record = await self._record(call)
+        page = await self.store.list_records(call.project, STEP, record["run"]["id"], list_query(call))
+        return list_object(page.items, page.has_more)
+
+    async def get_run_step(self, call: Call) -> JSON:
+        record = await self._record(call)
+        step = await self.store.get_record(call.project, STEP, call.path["step_id"])
+        if step is None or step["run_id"] != record["run"]["id"]:
+            raise errors.not_found("run step", call.path["step_id"])
+        return step
+
+
+def list_query(call: Call) -> ListQuery:
+    return ListQuery(
+        limit=call.query["limit"],
+        order=call.query["order"],
+        after=call.query.get("after"),
+        before=call.query.get("before"),
+    )

@@ -1,0 +1,198 @@
+"""Reply rules: what the mock assistant does with a run, matched in order on the last user message.
+
+A rule is data (JSON from the admin API, a `[[replies]]` table in the TOML config, or keyword arguments of
+`threads_mock.reply(...)`):
+
+    match       regular expression searched in the text of the thread's last user message (absent: any)
+    assistant   only runs of this assistant, by id or by name
+    reply       the assistant's text
+    tool_calls  [{"function": name, "arguments": {...} or "json"}]: the run stops in requires_action, and
+    then        is the text it answers once the outputs are submitted
+    fail        {"code": "server_error", "message": "..."}: the run ends failed with this last_error
+    incomplete  true or a reason (max_completion_tokens, max_prompt_tokens): the reply is cut in half
+    expired     true: the run ends expired
+    polls       retrieves the run spends in_progress before it ends (default 0)
+    times       the rule is used up after this many runs (default: never)
+
+Without a matching rule the assistant quotes the message: `You said: "<text>"` (see `default_reply`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+OUTCOMES = ("reply", "tool_calls", "fail", "incomplete", "expired")
+KEYS = {"match", "assistant", "then", "polls", "times", *OUTCOMES}
+FAIL_CODES = ("server_error", "rate_limit_exceeded", "invalid_prompt")
+INCOMPLETE_REASONS = ("max_completion_tokens", "max_prompt_tokens")
+DEFAULT_FAILURE = {"code": "server_error", "message": "Sorry, something went wrong."}
+
+
+def default_reply(text: str) -> str:
+    return f'You said: "{text}"'
+
+
+@dataclass
+class ReplyRule:
+    match: re.Pattern[str] | None = None
+    assistant: str | None = None
+    reply: str | None = None
+    tool_calls: list[dict[str, str]] = field(default_factory=list)
+    then: str | None = None
+    fail: dict[str, str] | None = None
+    incomplete: str | None = None
+    expired: bool = False
+    polls: int = 0
+    times: int | None = None
+    used: int = 0
+
+    def applies(self, text: str, assistant: Mapping[str, Any]) -> bool:
+        if self.times is not None and self.used >= self.times:
+            return False
+        if self.assistant is not None and self.assistant not in (assistant.get("id"), assistant.get("name")):
+            return False
+        return self.match is None or self.match.search(text) is not None
+
+    def describe(self) -> dict[str, Any]:
+        described: dict[str, Any] = {
+            "match": None if self.match is None else self.match.pattern,
+            "assistant": self.assistant,
+            "polls": self.polls,
+            "times": self.times,
+            "used": self.used,
+        }
+        if self.tool_calls:
+            described["tool_calls"] = [
+                {"function": c["name"], "arguments": orjson.loads(c["arguments"])} for c in self.tool_calls
+            ]
+            described["then"] = self.then
+        elif self.fail is not None:
+            described["fail"] = self.fail
+        elif self.incomplete is not None:
+            described["incomplete"] = self.incomplete
+        elif self.expired:
+            described["expired"] = True
+        if self.reply is not None:
+            described["reply"] = self.reply
+        return described
+
+
+def _text(rule: Mapping[str, Any], key: str) -> str | None:
+    value = rule.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"'{key}' must be a string")
+    return value
+
+
+def _count(rule: Mapping[str, Any], key: str, minimum: int) -> int | None:
+    value = rule.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"'{key}' must be a whole number >= {minimum}")
+    return value
+
+
+def _tool_call(call: Any) -> dict[str, str]:
+    if not isinstance(call, Mapping) or not isinstance(call.get("function"), str) or not call["function"]:
+        raise ValueError("each of 'tool_calls' needs a 'function' name")
+    unknown = set(call) - {"function", "arguments"}
+    if unknown:
+        raise ValueError(f"unknown key in a tool call: {sorted(unknown)[0]!r}")
+    arguments = call.get("arguments", {})
+    if isinstance(arguments, str):
+        try:
+            orjson.loads(arguments)
+        except orjson.JSONDecodeError:
+            raise ValueError("'arguments' must be an object or a JSON string") from None
+        return {"name": call["function"], "arguments": arguments}
+    if not isinstance(arguments, Mapping):
+        raise ValueError("'arguments' must be an object or a JSON string")
+    return {"name": call["function"], "arguments": orjson.dumps(dict(arguments)).decode()}
+
+
+def parse_rule(rule: Any) -> ReplyRule:
+    """One rule from data; ValueError says what is wrong, in words fit for an error message."""
+    if not isinstance(rule, Mapping):
+        raise ValueError("a reply rule is an object")
+    unknown = set(rule) - KEYS
+    if unknown:
+        raise ValueError(f"unknown key {sorted(unknown)[0]!r}; known: {', '.join(sorted(KEYS))}")
+    given = [key for key in OUTCOMES if rule.get(key) not in (None, False) and key != "reply"]
+    if len(given) > 1:
+        raise ValueError(f"a rule has one outcome, got {' and '.join(given)}")
+    pattern = _text(rule, "match")
+    try:
+        match = None if pattern is None else re.compile(pattern)
+    except re.error as error:
+        raise ValueError(f"'match' is not a regular expression: {error}") from None
+    parsed = ReplyRule(
+        match=match,
+        assistant=_text(rule, "assistant"),
+        reply=_text(rule, "reply"),
+        then=_text(rule, "then"),
+        polls=_count(rule, "polls", 0) or 0,
+        times=_count(rule, "times", 1),
+    )
+    if "tool_calls" in rule:
+        calls = rule["tool_calls"]
+        if not isinstance(calls, list) or not calls:
+            raise ValueError("'tool_calls' must be a non-empty list")
+        parsed.tool_calls = [_tool_call(call) for call in calls]
+    elif parsed.then is not None:
+        raise ValueError("'then' goes with 'tool_calls'")
+    fail = rule.get("fail")
+    if fail is not None:
+        if fail is True:
+            fail = DEFAULT_FAILURE
+        if not isinstance(fail, Mapping) or set(fail) - {"code", "message"}:
+            raise ValueError("'fail' must be true or an object with 'code' and 'message'")
+        code = fail.get("code", "server_error")
+        if code not in FAIL_CODES:
+            raise ValueError(f"'fail.code' must be one of {', '.join(FAIL_CODES)}")
+        parsed.fail = {"code": code, "message": str(fail.get("message", DEFAULT_FAILURE["message"]))}
+    incomplete = rule.get("incomplete")
+    if incomplete not in (None, False):
+        reason = "max_completion_tokens" if incomplete is True else incomplete
+        if reason not in INCOMPLETE_REASONS:
+            raise ValueError(f"'incomplete' must be true or one of {', '.join(INCOMPLETE_REASONS)}")
+        parsed.incomplete = reason
+    expired = rule.get("expired", False)
+    if not isinstance(expired, bool):
+        raise ValueError("'expired' must be true or false")
+    parsed.expired = expired
+    return parsed
+
+
+class ReplyBook:
+    """The rules in force: those from the configuration, then those added at run time."""
+
+    def __init__(self, configured: list[Any] | None = None) -> None:
+        self.configured = [parse_rule(rule) for rule in configured or []]
+        self.rules: list[ReplyRule] = list(self.configured)
+
+    def add(self, rule: ReplyRule) -> None:
+        self.rules.append(rule)
+
+    def clear(self) -> int:
+        """Back to the configured rules (with their counters restarted); answers how many rules went."""
+        removed = len(self.rules) - len(self.configured)
+        for rule in self.configured:
+            rule.used = 0
+        self.rules = list(self.configured)
+        return removed
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [rule.describe() for rule in self.rules]
+
+    def choose(self, text: str, assistant: Mapping[str, Any]) -> ReplyRule | None:
+        for rule in self.rules:
+            if rule.applies(text, assistant):
+                rule.used += 1
+                return rule
+        return None
