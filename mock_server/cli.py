@@ -70,6 +70,12 @@ def parser() -> argparse.ArgumentParser:
         help="seconds a client may take to send its whole body, else 408 (default 30; env THREADS_MOCK_BODY_TIMEOUT)",
     )
     serve.add_argument(
+        "--poll-after-ms",
+        type=int,
+        help="the openai-poll-after-ms header on runs still in progress, the SDK's polling interval "
+        "(default 25; env THREADS_MOCK_POLL_AFTER_MS)",
+    )
+    serve.add_argument(
         "--mode",
         choices=["strict", "lenient"],
         help="strict: the real API's semantics (default); lenient: unknown ids are created on first use, "

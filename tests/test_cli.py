@@ -54,7 +54,16 @@ def serving(
 def test_help_explains_every_option() -> None:
     result = subprocess.run([sys.executable, "-m", "mock_server", "serve", "--help"], capture_output=True, text=True)
     assert result.returncode == 0
-    for option in ("--host", "--port", "--seed", "--api-key", "--config", "--log-level", "THREADS_MOCK_PORT"):
+    for option in (
+        "--host",
+        "--port",
+        "--seed",
+        "--api-key",
+        "--config",
+        "--log-level",
+        "--poll-after-ms",
+        "THREADS_MOCK_PORT",
+    ):
         assert option in result.stdout
 
 
