@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -183,7 +184,28 @@ def test_polls_holds_the_run_in_progress_and_times_uses_a_rule_up(api: httpx.Cli
     texts = [m["content"][0]["text"]["value"] for m in api.get(f"/threads/{thread_id}/messages").json()["data"]]
     assert texts[:2] == ['You said: "hi"', "slow answer"]
     listed = admin.get("/__mock__/replies").json()["data"]
-    assert listed == [{"match": None, "assistant": None, "polls": 3, "times": 1, "used": 1, "reply": "slow answer"}]
+    assert listed == [
+        {"match": None, "assistant": None, "polls": 3, "seconds": 0.0, "times": 1, "used": 1, "reply": "slow answer"}
+    ]
+
+
+def test_seconds_hold_the_run_in_progress_however_often_it_is_polled(api: httpx.Client, admin: httpx.Client) -> None:
+    admin.post("/__mock__/replies", json={"match": "patience", "reply": "Done.", "seconds": 600}).raise_for_status()
+    admin.post("/__mock__/replies", json={"match": "brief", "reply": "Done.", "seconds": 0.3}).raise_for_status()
+    asst = assistant(api)
+    held = thread_with(api, "patience")
+    run = api.post(f"/threads/{held}/runs", json={"assistant_id": asst["id"]}).json()
+    statuses = [api.get(f"/threads/{held}/runs/{run['id']}").json()["status"] for _ in range(6)]
+    assert statuses == ["in_progress"] * 6
+    brief = thread_with(api, "brief")
+    started = time.monotonic()
+    run = api.post(f"/threads/{brief}/runs", json={"assistant_id": asst["id"]}).json()
+    while (status := api.get(f"/threads/{brief}/runs/{run['id']}").json()["status"]) != "completed":
+        assert status in ("queued", "in_progress")
+        time.sleep(0.05)
+    assert time.monotonic() - started >= 0.3  # it can end late on a busy machine, never early
+    refused = admin.post("/__mock__/replies", json={"reply": "x", "seconds": -1})
+    assert refused.status_code == 400 and "'seconds'" in refused.json()["error"]["message"]
 
 
 def test_rules_can_be_limited_to_an_assistant_by_id_or_name(api: httpx.Client, admin: httpx.Client) -> None:
@@ -487,3 +509,14 @@ def test_runs_keep_their_state_in_the_sqlite_store(
             ("message_creation", "completed"),
         ]
         assert api.get(f"/threads/{thread_id}/messages").json()["data"][0]["content"][0]["text"]["value"] == "Sunny."
+
+
+def test_the_runs_of_a_deleted_thread_are_gone_with_it(api: httpx.Client) -> None:
+    thread_id = thread_with(api, "hi")
+    run = api.post(f"/threads/{thread_id}/runs", json={"assistant_id": assistant(api)["id"]}).json()
+    poll(api, thread_id, run["id"])
+    assert api.delete(f"/threads/{thread_id}").status_code == 200
+    for path in (f"/runs/{run['id']}", f"/runs/{run['id']}/steps", "/runs"):
+        gone = api.get(f"/threads/{thread_id}{path}")
+        assert gone.status_code == 404
+        assert gone.json()["error"]["message"] == f"No thread found with id '{thread_id}'."

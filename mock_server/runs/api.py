@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from starlette.responses import Response
 
 from .. import errors
@@ -109,10 +111,11 @@ class RunsAPI:
 
     async def _record(self, call: Call) -> JSON:
         thread_id, run_id = call.path["thread_id"], call.path["run_id"]
+        # The thread first: the runs of a deleted thread are gone with it, as its messages are.
+        await self.threads.adopt_thread(call)
+        await self.threads._thread_exists(call)
         record = await self.store.get_record(call.project, RUN, run_id)
         if record is None or record["run"]["thread_id"] != thread_id:
-            await self.threads.adopt_thread(call)
-            await self.threads._thread_exists(call)
             raise errors.not_found("run", run_id)
         return record
 
@@ -138,6 +141,8 @@ class RunsAPI:
             "run": run,
             "plan": plan,
             "hold": 0 if rule is None else rule.polls,
+            # Wall-clock time, even with --seed: it decides only when the run ends, never what it says.
+            "hold_until": 0.0 if rule is None or not rule.seconds else time.time() + rule.seconds,
             "step_id": None,
             "usage": None,
             "prompt_tokens": sum(count_tokens(message_text(m)) for m in messages) + count_tokens(run["instructions"]),

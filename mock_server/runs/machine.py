@@ -8,7 +8,9 @@ in the same state; polling simply drops the events.
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import time
 from typing import Any
 
 from ..ids import Identity
@@ -74,8 +76,8 @@ class RunMachine:
                 run["started_at"] = self.identity.now()
             events.append(self._status(record, "in_progress"))
         elif status == "in_progress":
-            if record["hold"] > 0:
-                record["hold"] -= 1
+            if record["hold"] > 0 or time.time() < record.get("hold_until", 0.0):
+                record["hold"] = max(0, record["hold"] - 1)
                 await self.save(project, record)
                 return []
             events.extend(await self._finish(project, record))
@@ -92,6 +94,9 @@ class RunMachine:
         """Every transition until the run stops where a poller would: what a stream sends."""
         events: list[Event] = []
         while record["run"]["status"] not in STOP_STATUSES:
+            if record["run"]["status"] == "in_progress":
+                # A run held for some seconds keeps its stream open that long, as a slow model would.
+                await asyncio.sleep(max(0.0, record.get("hold_until", 0.0) - time.time()))
             events.extend(await self.advance(project, record))
         return events
 

@@ -12,6 +12,8 @@ A rule is data (JSON from the admin API, a `[[replies]]` table in the TOML confi
     incomplete  true or a reason (max_completion_tokens, max_prompt_tokens): the reply is cut in half
     expired     true: the run ends expired
     polls       retrieves the run spends in_progress before it ends (default 0)
+    seconds     wall-clock seconds the run spends in_progress before it ends, however often it is polled
+                (a stream waits them out); with polls, both must have passed
     times       the rule is used up after this many runs (default: never)
 
 Without a matching rule the assistant quotes the message: `You said: "<text>"` (see `default_reply`).
@@ -27,7 +29,7 @@ from typing import Any
 import orjson
 
 OUTCOMES = ("reply", "tool_calls", "fail", "incomplete", "expired")
-KEYS = {"match", "assistant", "then", "polls", "times", *OUTCOMES}
+KEYS = {"match", "assistant", "then", "polls", "seconds", "times", *OUTCOMES}
 FAIL_CODES = ("server_error", "rate_limit_exceeded", "invalid_prompt")
 INCOMPLETE_REASONS = ("max_completion_tokens", "max_prompt_tokens")
 DEFAULT_FAILURE = {"code": "server_error", "message": "Sorry, something went wrong."}
@@ -48,6 +50,7 @@ class ReplyRule:
     incomplete: str | None = None
     expired: bool = False
     polls: int = 0
+    seconds: float = 0.0
     times: int | None = None
     used: int = 0
 
@@ -63,6 +66,7 @@ class ReplyRule:
             "match": None if self.match is None else self.match.pattern,
             "assistant": self.assistant,
             "polls": self.polls,
+            "seconds": self.seconds,
             "times": self.times,
             "used": self.used,
         }
@@ -87,6 +91,13 @@ def _text(rule: Mapping[str, Any], key: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise ValueError(f"'{key}' must be a string")
     return value
+
+
+def _seconds(rule: Mapping[str, Any]) -> float:
+    value = rule.get("seconds", 0)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 3600:
+        raise ValueError("'seconds' must be a number of seconds from 0 to 3600")
+    return float(value)
 
 
 def _count(rule: Mapping[str, Any], key: str, minimum: int) -> int | None:
@@ -137,6 +148,7 @@ def parse_rule(rule: Any) -> ReplyRule:
         reply=_text(rule, "reply"),
         then=_text(rule, "then"),
         polls=_count(rule, "polls", 0) or 0,
+        seconds=_seconds(rule),
         times=_count(rule, "times", 1),
     )
     if "tool_calls" in rule:
