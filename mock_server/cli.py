@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .fuzzing import options as fuzz_options
@@ -185,16 +185,20 @@ def serve(options: dict[str, object]) -> int:
     # uvicorn shuts down gracefully on SIGTERM, then raises the signal again under the handler it found:
     # with this one, the process exits 0, as after any stop that went as asked, instead of dying by the signal.
     signal.signal(signal.SIGTERM, stopped_as_asked)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-    )
+    uvicorn.run(app, **server_options(settings))
     return 0
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options, the same for one process and for workers."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "access_log": False,
+        "lifespan": "on",
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
+    }
 
 
 def stopped_as_asked(signum: int, frame: FrameType | None) -> None:
@@ -263,15 +267,7 @@ def serve_workers(settings: Settings, options: dict[str, object]) -> None:
 
     os.environ[WORKER_OPTIONS] = json.dumps(options)
     config = uvicorn.Config(
-        f"{__name__}:worker_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level=settings.log_level,
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        f"{__name__}:worker_app", factory=True, workers=settings.workers, **server_options(settings)
     )
     Multiprocess(config, sockets=[listening_socket(config)]).run()
 
