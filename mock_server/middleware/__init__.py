@@ -1,1 +1,3 @@
-"""Pure ASGI middleware, outermost first: request context, then auth."""
+"""Pure ASGI middleware, outermost first: the journal, the request context (ids, headers, errors),
+bearer auth, the rate limit, faults; innermost, `routing.APIDispatch` hands API requests to their
+operation."""
