@@ -16,6 +16,22 @@ from mock_server.server import BackgroundServer
 HEADERS = {"Authorization": "Bearer sk-mock", "OpenAI-Beta": "assistants=v2"}
 
 
+# The event order of a streamed text reply, as the real API sent it (openai-runs-facts.md); deltas once.
+TEXT_REPLY_EVENTS = [
+    "thread.run.created",
+    "thread.run.queued",
+    "thread.run.in_progress",
+    "thread.run.step.created",
+    "thread.run.step.in_progress",
+    "thread.message.created",
+    "thread.message.in_progress",
+    "thread.message.delta",
+    "thread.message.completed",
+    "thread.run.step.completed",
+    "thread.run.completed",
+]
+
+
 def free_port() -> int:
     """A loopback port free now, for a server started as a separate process."""
     with socket.socket() as sock:

@@ -14,21 +14,11 @@ from openai.types.beta import AssistantStreamEvent
 
 from mock_server.server import BackgroundServer
 
+from ..conftest import TEXT_REPLY_EVENTS
+
 pytestmark = [pytest.mark.sdk, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
-TEXT_EVENTS = [
-    "thread.run.created",
-    "thread.run.queued",
-    "thread.run.in_progress",
-    "thread.run.step.created",
-    "thread.run.step.in_progress",
-    "thread.message.created",
-    "thread.message.in_progress",
-    "thread.message.delta",
-    "thread.message.completed",
-    "thread.run.step.completed",
-    "thread.run.completed",
-]
+TEXT_EVENTS = TEXT_REPLY_EVENTS
 WEATHER = {"match": "weather", "tool_calls": [{"function": "get_weather", "arguments": {"city": "Paris"}}]}
 
 
