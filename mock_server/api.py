@@ -90,8 +90,8 @@ class ThreadsAPI:
             placeholder = message_object(message_id, thread_id, self.identity.now(), {"role": "user", "content": ""})
             await self.store.add_message(call.project, placeholder)
 
-    async def create_thread(self, call: Call) -> JSON:
-        body = call.body
+    async def new_thread(self, project: str, body: JSON) -> JSON:
+        """A thread and its first messages from a createThread body (also createThreadAndRun's `thread`)."""
         thread_id = self.identity.new_id("thread")
         thread = thread_object(
             thread_id,
@@ -103,8 +103,11 @@ class ThreadsAPI:
             message_object(self.identity.new_id("msg"), thread_id, self.identity.now(), request)
             for request in body.get("messages") or []
         ]
-        await self.store.create_thread(call.project, thread, messages)
+        await self.store.create_thread(project, thread, messages)
         return thread
+
+    async def create_thread(self, call: Call) -> JSON:
+        return await self.new_thread(call.project, call.body)
 
     async def get_thread(self, call: Call) -> JSON:
         thread_id = call.path["thread_id"]
@@ -162,7 +165,7 @@ class ThreadsAPI:
             raise errors.not_found("thread", thread_id)
         return message
 
-    async def _thread_exists(self, call: Call) -> None:
+    async def require_thread(self, call: Call) -> None:
         if await self.store.get_thread(call.project, call.path["thread_id"]) is None:
             raise errors.not_found("thread", call.path["thread_id"])
 
@@ -170,7 +173,7 @@ class ThreadsAPI:
         await self.adopt_message(call)
         message = await self.store.get_message(call.project, call.path["thread_id"], call.path["message_id"])
         if message is None:
-            await self._thread_exists(call)
+            await self.require_thread(call)
             raise errors.not_found("message", call.path["message_id"])
         return message
 
@@ -184,13 +187,13 @@ class ThreadsAPI:
         await self.adopt_message(call)
         updated = await self.store.update_message(call.project, call.path["thread_id"], call.path["message_id"], change)
         if updated is None:
-            await self._thread_exists(call)
+            await self.require_thread(call)
             raise errors.not_found("message", call.path["message_id"])
         return updated
 
     async def delete_message(self, call: Call) -> JSON:
         await self.adopt_message(call)
         if not await self.store.delete_message(call.project, call.path["thread_id"], call.path["message_id"]):
-            await self._thread_exists(call)
+            await self.require_thread(call)
             raise errors.not_found("message", call.path["message_id"])
         return deleted_object(call.path["message_id"], "thread.message")

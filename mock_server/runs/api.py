@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from .. import errors
 from ..api import Call, Handler, ThreadsAPI, merged_within_limit
-from ..objects import deleted_object, list_object, message_object, thread_object, tool_resources_object
+from ..objects import deleted_object, list_object, message_object, tool_resources_object
 from ..responses import JSONResponse
 from ..store import JSON, ListQuery
 from .machine import ACTIVE, RUN, STEP, STOP_STATUSES, Event, RunMachine
@@ -113,7 +113,7 @@ class RunsAPI:
         thread_id, run_id = call.path["thread_id"], call.path["run_id"]
         # The thread first: the runs of a deleted thread are gone with it, as its messages are.
         await self.threads.adopt_thread(call)
-        await self.threads._thread_exists(call)
+        await self.threads.require_thread(call)
         record = await self.store.get_record(call.project, RUN, run_id)
         if record is None or record["run"]["thread_id"] != thread_id:
             raise errors.not_found("run", run_id)
@@ -159,7 +159,7 @@ class RunsAPI:
     async def create_run(self, call: Call) -> Response:
         thread_id = call.path["thread_id"]
         await self.threads.adopt_thread(call)
-        await self.threads._thread_exists(call)
+        await self.threads.require_thread(call)
         active = await self.store.get_record(call.project, ACTIVE, thread_id)
         if active is not None:
             raise errors.active_run_blocks_run(thread_id, active["run_id"])
@@ -173,25 +173,13 @@ class RunsAPI:
     async def create_thread_and_run(self, call: Call) -> Response:
         body = call.body
         assistant = await self._assistant(call.project, body["assistant_id"])
-        requested = body.get("thread") or {}
-        thread_id = self.identity.new_id("thread")
-        thread = thread_object(
-            thread_id,
-            self.identity.now(),
-            tool_resources_object(requested.get("tool_resources"), self.identity),
-            requested.get("metadata"),
-        )
-        messages = [
-            message_object(self.identity.new_id("msg"), thread_id, self.identity.now(), request)
-            for request in requested.get("messages") or []
-        ]
-        await self.store.create_thread(call.project, thread, messages)
-        record, events = await self._start(call.project, thread_id, assistant, body)
+        thread = await self.threads.new_thread(call.project, body.get("thread") or {})
+        record, events = await self._start(call.project, thread["id"], assistant, body)
         return await self._respond(call, record, [("thread.created", thread), *events])
 
     async def list_runs(self, call: Call) -> JSON:
         await self.threads.adopt_thread(call)
-        await self.threads._thread_exists(call)
+        await self.threads.require_thread(call)
         page = await self.store.list_records(call.project, RUN, call.path["thread_id"], list_query(call))
         return list_object([record["run"] for record in page.items], page.has_more)
 
