@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import gc
 import importlib.util
 import socket
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import httpx
@@ -14,6 +16,25 @@ from mock_server.contract import Contract
 from mock_server.server import BackgroundServer
 
 HEADERS = {"Authorization": "Bearer sk-mock", "OpenAI-Beta": "assistants=v2"}
+
+
+CONTAINERS = (dict, list, tuple, deque)
+
+
+def tracked_within(containers: Iterable[Any]) -> list[Any]:
+    """What the containers hold, at any depth, that the garbage collector still tracks (after a collection,
+    the objects each young collection would walk again)."""
+    found: list[Any] = []
+    stack = [item for item in containers if isinstance(item, CONTAINERS)]
+    while stack:
+        container = stack.pop()
+        held = [*container.keys(), *container.values()] if isinstance(container, dict) else container
+        for item in held:
+            if gc.is_tracked(item):
+                found.append(item)
+            if isinstance(item, CONTAINERS):
+                stack.append(item)
+    return found
 
 
 # The event order of a streamed text reply, as the real API sent it (openai-runs-facts.md); deltas once.

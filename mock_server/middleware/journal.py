@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 from collections import deque
 from typing import Any
@@ -30,56 +31,48 @@ ADMIN_PREFIX = "/__mock__"
 
 
 class JournalEntry:
-    """One request. Headers, query and body are kept raw and decoded only when read."""
+    """One request as read from the journal. Headers, query and body are kept raw and decoded on access."""
 
     __slots__ = (
-        "_body",
-        "_fault",
-        "_request_id",
-        "_started",
-        "_state",
         "duration_ms",
+        "fault",
         "method",
         "number",
         "path",
+        "raw_body",
         "raw_headers",
         "raw_query",
+        "request_id",
         "started_at",
         "status",
     )
+    number: int
+    method: str
+    path: str
+    raw_query: bytes
+    started_at: float
+    raw_body: bytes
+    status: int | None
+    request_id: str | None
+    fault: dict[str, Any] | None
+    duration_ms: float | None
 
-    def __init__(self, number: int, scope: Scope) -> None:
-        self.number = number
-        self.method: str = scope["method"]
-        self.path: str = scope["path"]
-        self.raw_query: bytes = scope.get("query_string", b"")
-        self.raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
-        self.started_at = time.time()
-        self._started = time.perf_counter()
-        self._body: list[bytes] = []
-        # While the request is in flight, its id and fault are read live from the request's state.
-        self._state: dict[str, Any] | None = scope.setdefault("state", {})
-        self._request_id: str | None = None
-        self._fault: dict[str, Any] | None = None
-        self.status: int | None = None
-        self.duration_ms: float | None = None
-
-    def finish(self) -> None:
-        self._request_id, self._fault = self.request_id, self.fault
-        self._state = None
-        self.duration_ms = round((time.perf_counter() - self._started) * 1000, 3)
-
-    @property
-    def request_id(self) -> str | None:
-        return self._request_id if self._state is None else self._state.get("request_id")
-
-    @property
-    def fault(self) -> dict[str, Any] | None:
-        """The fault applied (source, kind, rules, status, latency_ms), or None."""
-        return self._fault if self._state is None else self._state.get("fault")
-
-    def add_body(self, chunk: bytes) -> None:
-        self._body.append(chunk)
+    def __init__(self, record: Record) -> None:
+        (
+            self.number,
+            self.method,
+            self.path,
+            self.raw_query,
+            self.started_at,
+            self.raw_body,
+            self.status,
+            self.request_id,
+            self.fault,
+            self.duration_ms,
+        ) = record[:HEADERS_AT]
+        self.raw_headers: list[tuple[bytes, bytes]] = list(
+            zip(record[HEADERS_AT::2], record[HEADERS_AT + 1 :: 2], strict=True)
+        )
 
     @property
     def completed(self) -> bool:
@@ -97,10 +90,6 @@ class JournalEntry:
     @property
     def query(self) -> str:
         return self.raw_query.decode("latin-1")
-
-    @property
-    def raw_body(self) -> bytes:
-        return b"".join(self._body)
 
     @property
     def body(self) -> Any:
@@ -129,30 +118,89 @@ class JournalEntry:
             "completed": self.completed,
         }
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, JournalEntry) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
     def __repr__(self) -> str:
         return f"<JournalEntry {self.number} {self.method} {self.path} -> {self.status}>"
 
 
+# number, method, path, query, started_at, body, status, request_id, fault, duration_ms, then the headers'
+# names and values in turn. One flat tuple: the collector stops tracking a tuple only once everything in it
+# is untracked, and it looks at a nested tuple after the tuple holding it, a collection too late.
+Record = tuple[Any, ...]
+HEADERS_AT = 10
+
+
+class Recording:
+    """A request in flight: what the middleware learns of it until its answer is sent."""
+
+    __slots__ = ("_body", "_scope", "_started", "number", "started_at", "status")
+
+    def __init__(self, number: int, scope: Scope) -> None:
+        self.number = number
+        self._scope = scope
+        # The request id and the fault are set by inner middleware in the request's state.
+        scope.setdefault("state", {})
+        self.started_at = time.time()
+        self._started = time.perf_counter()
+        self._body: list[bytes] = []
+        self.status: int | None = None
+
+    def add_body(self, chunk: bytes) -> None:
+        self._body.append(chunk)
+
+    def record(self, finished: bool) -> Record:
+        scope = self._scope
+        state = scope["state"]
+        return (
+            self.number,
+            scope["method"],
+            scope["path"],
+            scope.get("query_string", b""),
+            self.started_at,
+            b"".join(self._body),
+            self.status,
+            state.get("request_id"),
+            state.get("fault"),
+            round((time.perf_counter() - self._started) * 1000, 3) if finished else None,
+            *itertools.chain.from_iterable(scope["headers"]),
+        )
+
+
 class Journal:
-    """The last `size` requests (0 turns the journal off)."""
+    """The last `size` requests (0 turns the journal off).
+
+    A finished request is kept as a tuple of strings, bytes and numbers, which the garbage collector stops
+    tracking at its first look: ten thousand entries held as objects made the young collections walk them
+    all, and those pauses were most of the mock's p99."""
 
     def __init__(self, size: int = DEFAULT_SIZE, body_limit: int = 1024 * 1024) -> None:
         if size < 0:
             raise ValueError(f"the journal size must be 0 or more, not {size}")
         self.size = size
         self.body_limit = body_limit
-        self._entries: deque[JournalEntry] = deque(maxlen=size)
+        self._done: deque[Record] = deque(maxlen=size)
+        self._open: dict[int, Recording] = {}
         self._count = 0
 
     @property
     def enabled(self) -> bool:
         return self.size > 0
 
-    def open(self, scope: Scope) -> JournalEntry:
+    def open(self, scope: Scope) -> Recording:
         self._count += 1
-        entry = JournalEntry(self._count, scope)
-        self._entries.append(entry)
-        return entry
+        recording = Recording(self._count, scope)
+        self._open[recording.number] = recording
+        return recording
+
+    def close(self, recording: Recording) -> None:
+        # A request still in flight when the journal was cleared stays out of it.
+        if self._open.get(recording.number) is recording:
+            del self._open[recording.number]
+            self._done.append(recording.record(finished=True))
 
     def entries(
         self,
@@ -161,22 +209,21 @@ class Journal:
         status: int | None = None,
         limit: int | None = None,
     ) -> list[JournalEntry]:
-        """Recorded requests, oldest first. `path` takes the fault rules' patterns (`/v1/threads/*`;
-        a /v1 path also matches the same path at the root); `limit` keeps the newest N."""
+        """Recorded requests, oldest first, in flight ones included. `path` takes the fault rules' patterns
+        (`/v1/threads/*`; a /v1 path also matches the same path at the root); `limit` keeps the newest N."""
         where = Where(method.upper() if method else None, path or "*")
-        found = [
-            entry
-            for entry in list(self._entries)
-            if where.matches(entry.method, entry.path) and (status is None or entry.status == status)
-        ]
+        records = sorted([*self._done, *(r.record(finished=False) for r in list(self._open.values()))])
+        kept = (JournalEntry(record) for record in (records[-self.size :] if self.size else []))
+        found = [e for e in kept if where.matches(e.method, e.path) and (status is None or e.status == status)]
         return found[-limit:] if limit else found
 
     def clear(self) -> None:
-        self._entries.clear()
+        self._done.clear()
+        self._open.clear()
         self._count = 0
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return min(len(self._done) + len(self._open), self.size)
 
 
 def declared_length(scope: Scope) -> int | None:
@@ -227,14 +274,13 @@ class RequestJournal:
                     await self.read_unread_body(scope, record)
                 # Complete before the client has the whole answer, so that a client reading the
                 # journal right after its answer finds the entry complete.
-                entry.finish()
+                self.journal.close(entry)
             await send(message)
 
         try:
             await self.app(scope, record, send_recording)
         finally:
-            if not entry.completed:  # no answer was sent (a dropped connection, an error)
-                entry.finish()
+            self.journal.close(entry)  # when no answer was sent (a dropped connection, an error)
 
     async def read_unread_body(self, scope: Scope, record: Receive) -> None:
         length = declared_length(scope)

@@ -27,20 +27,21 @@ def encode(obj: JSON) -> bytes:
     return bytes(memoryview(orjson.dumps(obj)))
 
 
-class _Thread:
-    __slots__ = ("created", "data", "messages")
-
-    def __init__(self, created: int, data: bytes) -> None:
-        self.created = created
-        self.data = data
-        # message id -> (run_id, encoded message), in creation order
-        self.messages: dict[str, tuple[str | None, bytes]] = {}
+ThreadKey = tuple[str, str]
 
 
 class MemoryStore:
+    """Everything is kept in a few dicts made at start-up, whose values are tuples of numbers, strings and
+    bytes, or dicts of ids: none of it is tracked by the garbage collector once it has looked at it once,
+    so a store of 100,000 threads adds nothing to the young collections that run between requests."""
+
     def __init__(self, max_threads: int = DEFAULT_MAX_THREADS) -> None:
         # Every project's threads in one order, least recently used first: the bound is per store.
-        self._threads: OrderedDict[tuple[str, str], _Thread] = OrderedDict()
+        self._threads: OrderedDict[ThreadKey, tuple[int, bytes]] = OrderedDict()  # -> (created, encoded)
+        # (project, thread) -> {message id: encoded} in creation order, and {message id: run id} for the
+        # messages a run wrote: dicts of strings and bytes only, which the collector never tracks.
+        self._messages: dict[ThreadKey, dict[str, bytes]] = {}
+        self._message_runs: dict[ThreadKey, dict[str, str]] = {}
         self._max_threads = check_max_threads(max_threads)
         self._evicted = 0
         self._warned = False
@@ -49,79 +50,107 @@ class MemoryStore:
         self._records: dict[tuple[str, str, str], tuple[str, bytes]] = {}
         self._children: dict[tuple[str, str, str], dict[str, None]] = {}
 
-    def _thread(self, project: str, thread_id: str) -> _Thread | None:
-        key = (project, thread_id)
-        record = self._threads.get(key)
-        if record is not None:
+    def _touch(self, key: ThreadKey) -> tuple[int, bytes] | None:
+        found = self._threads.get(key)
+        if found is not None:
             self._threads.move_to_end(key)
-        return record
+        return found
+
+    def _drop(self, key: ThreadKey) -> None:
+        del self._messages[key]
+        self._message_runs.pop(key, None)
+
+    def _put_message(self, key: ThreadKey, message: JSON) -> None:
+        message_id = message["id"]
+        self._messages[key][message_id] = encode(message)
+        run_id = message.get("run_id")
+        if run_id is not None:
+            self._message_runs.setdefault(key, {})[message_id] = run_id
+        elif key in self._message_runs:
+            self._message_runs[key].pop(message_id, None)
 
     async def create_thread(self, project: str, thread: JSON, messages: Sequence[JSON]) -> None:
-        record = _Thread(next(self._created), encode(thread))
-        for message in messages:
-            record.messages[message["id"]] = (message.get("run_id"), encode(message))
         key = (project, thread["id"])
-        self._threads.pop(key, None)
-        self._threads[key] = record
+        if self._threads.pop(key, None) is not None:
+            self._drop(key)
+        self._threads[key] = (next(self._created), encode(thread))
+        self._messages[key] = {}
+        for message in messages:
+            self._put_message(key, message)
         while len(self._threads) > self._max_threads:
-            self._threads.popitem(last=False)
+            evicted, _ = self._threads.popitem(last=False)
+            self._drop(evicted)
             self._evicted += 1
             if not self._warned:
                 self._warned = True
                 warn_eviction(self._max_threads)
 
     async def get_thread(self, project: str, thread_id: str) -> JSON | None:
-        record = self._thread(project, thread_id)
-        return None if record is None else orjson.loads(record.data)
+        found = self._touch((project, thread_id))
+        return None if found is None else orjson.loads(found[1])
 
     async def update_thread(self, project: str, thread_id: str, change: Change) -> JSON | None:
-        record = self._thread(project, thread_id)
-        if record is None:
+        key = (project, thread_id)
+        found = self._touch(key)
+        if found is None:
             return None
-        updated = change(orjson.loads(record.data))
-        record.data = encode(updated)
+        updated = change(orjson.loads(found[1]))
+        self._threads[key] = (found[0], encode(updated))
         return updated
 
     async def delete_thread(self, project: str, thread_id: str) -> bool:
-        return self._threads.pop((project, thread_id), None) is not None
+        key = (project, thread_id)
+        if self._threads.pop(key, None) is None:
+            return False
+        self._drop(key)
+        return True
 
     async def threads(self, project: str) -> list[JSON]:
-        records = sorted((r for (p, _), r in self._threads.items() if p == project), key=lambda r: r.created)
-        return [orjson.loads(record.data) for record in records]
+        found = sorted(record for (p, _), record in self._threads.items() if p == project)
+        return [orjson.loads(data) for _, data in found]
+
+    def _thread_messages(self, project: str, thread_id: str) -> dict[str, bytes] | None:
+        key = (project, thread_id)
+        return None if self._touch(key) is None else self._messages[key]
 
     async def add_message(self, project: str, message: JSON) -> bool:
-        record = self._thread(project, message["thread_id"])
-        if record is None:
+        key = (project, message["thread_id"])
+        if self._touch(key) is None:
             return False
-        record.messages[message["id"]] = (message.get("run_id"), encode(message))
+        self._put_message(key, message)
         return True
 
     async def get_message(self, project: str, thread_id: str, message_id: str) -> JSON | None:
-        record = self._thread(project, thread_id)
-        entry = None if record is None else record.messages.get(message_id)
-        return None if entry is None else orjson.loads(entry[1])
+        messages = self._thread_messages(project, thread_id)
+        found = None if messages is None else messages.get(message_id)
+        return None if found is None else orjson.loads(found)
 
     async def update_message(self, project: str, thread_id: str, message_id: str, change: Change) -> JSON | None:
-        record = self._thread(project, thread_id)
-        entry = None if record is None else record.messages.get(message_id)
-        if record is None or entry is None:
+        messages = self._thread_messages(project, thread_id)
+        if messages is None or message_id not in messages:
             return None
-        updated = change(orjson.loads(entry[1]))
-        record.messages[message_id] = (updated.get("run_id"), encode(updated))
+        updated = change(orjson.loads(messages[message_id]))
+        self._put_message((project, thread_id), updated)
         return updated
 
     async def delete_message(self, project: str, thread_id: str, message_id: str) -> bool:
-        record = self._thread(project, thread_id)
-        return record is not None and record.messages.pop(message_id, None) is not None
+        messages = self._thread_messages(project, thread_id)
+        if messages is None or messages.pop(message_id, None) is None:
+            return False
+        self._message_runs.get((project, thread_id), {}).pop(message_id, None)
+        return True
 
     async def list_messages(self, project: str, thread_id: str, query: ListQuery) -> Page | None:
-        record = self._thread(project, thread_id)
-        if record is None:
+        messages = self._thread_messages(project, thread_id)
+        if messages is None:
             return None
-        messages = record.messages
-        ids = [mid for mid, (run, _) in messages.items() if query.run_id is None or run == query.run_id]
+        if query.run_id is None:
+            ids = list(messages)
+        else:
+            runs = self._message_runs.get((project, thread_id), {})
+            ids = [mid for mid in messages if runs.get(mid) == query.run_id]
         chosen, has_more = page_of(ids, query)
-        return Page([orjson.loads(messages[mid][1]) for mid in chosen], has_more)
+        return Page([orjson.loads(messages[mid]) for mid in chosen], has_more)
 
     async def put_record(self, project: str, kind: str, record_id: str, data: JSON, parent: str = "") -> None:
         key = (project, kind, record_id)
@@ -152,6 +181,8 @@ class MemoryStore:
 
     async def clear(self) -> None:
         self._threads.clear()
+        self._messages.clear()
+        self._message_runs.clear()
         self._records.clear()
         self._children.clear()
         self._evicted = 0
