@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import Any
 
 import orjson
 
@@ -28,6 +29,26 @@ def encode(obj: JSON) -> bytes:
 
 
 ThreadKey = tuple[str, str]
+
+
+def page_from(ids: dict[str, Any], query: ListQuery) -> tuple[list[str], bool]:
+    """`page_of` walking the ids in place: a page near the cursor costs its own length, not the thread's."""
+    ordered = iter(ids) if query.order == "asc" else reversed(ids)
+    if query.after is not None:
+        if query.after not in ids:
+            return [], False
+        for found in ordered:
+            if found == query.after:
+                break
+    if query.before is not None:
+        preceding: list[str] = []
+        for found in ordered:
+            if found == query.before:
+                return preceding[-query.limit :], len(preceding) > query.limit
+            preceding.append(found)
+        return [], False
+    page = list(itertools.islice(ordered, query.limit + 1))
+    return page[: query.limit], len(page) > query.limit
 
 
 class MemoryStore:
@@ -145,11 +166,10 @@ class MemoryStore:
         if messages is None:
             return None
         if query.run_id is None:
-            ids = list(messages)
+            chosen, has_more = page_from(messages, query)
         else:
             runs = self._message_runs.get((project, thread_id), {})
-            ids = [mid for mid in messages if runs.get(mid) == query.run_id]
-        chosen, has_more = page_of(ids, query)
+            chosen, has_more = page_of([mid for mid in messages if runs.get(mid) == query.run_id], query)
         return Page([orjson.loads(messages[mid]) for mid in chosen], has_more)
 
     async def put_record(self, project: str, kind: str, record_id: str, data: JSON, parent: str = "") -> None:
@@ -172,8 +192,7 @@ class MemoryStore:
         return True
 
     async def list_records(self, project: str, kind: str, parent: str, query: ListQuery) -> Page:
-        ids = list(self._children.get((project, kind, parent), ()))
-        chosen, has_more = page_of(ids, query)
+        chosen, has_more = page_from(self._children.get((project, kind, parent), {}), query)
         return Page([orjson.loads(self._records[(project, kind, rid)][1]) for rid in chosen], has_more)
 
     async def stats(self) -> Stats:
