@@ -68,8 +68,9 @@ class JournalEntry:
             self.status,
             self.request_id,
             self.fault,
-            self.duration_ms,
+            duration,
         ) = record[:HEADERS_AT]
+        self.duration_ms = None if duration is None else round(duration * 1000, 3)
         self.raw_headers: list[tuple[bytes, bytes]] = list(
             zip(record[HEADERS_AT::2], record[HEADERS_AT + 1 :: 2], strict=True)
         )
@@ -127,7 +128,7 @@ class JournalEntry:
         return f"<JournalEntry {self.number} {self.method} {self.path} -> {self.status}>"
 
 
-# number, method, path, query, started_at, body, status, request_id, fault, duration_ms, then the headers'
+# number, method, path, query, started_at, body, status, request_id, fault, duration (s), then the headers'
 # names and values in turn. One flat tuple: the collector stops tracking a tuple only once everything in it
 # is untracked, and it looks at a nested tuple after the tuple holding it, a collection too late.
 Record = tuple[Any, ...]
@@ -165,7 +166,7 @@ class Recording:
             self.status,
             state.get("request_id"),
             state.get("fault"),
-            round((time.perf_counter() - self._started) * 1000, 3) if finished else None,
+            time.perf_counter() - self._started if finished else None,
             *itertools.chain.from_iterable(scope["headers"]),
         )
 
