@@ -166,3 +166,16 @@ def test_finished_entries_are_nothing_the_garbage_collector_walks() -> None:
     last = book.entries()[-1]
     assert (last.number, last.request_id, last.status, last.body) == (3000, "req_2999", 200, {})
     assert last.headers == {"content-type": "application/json", "x-n": "2999"}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [[], [(b"x-one", b"")], [(b"x-nul", b"a\0b"), (b"x-two", b"2")], [(b"x-a", b"1"), (b"x-a", b"2")]],
+    ids=["none", "empty value", "a NUL let through", "repeated"],
+)
+def test_headers_read_back_as_sent(headers: list[tuple[bytes, bytes]]) -> None:
+    book = Journal(10)
+    scope = {"type": "http", "method": "GET", "path": "/v1/threads/x", "headers": headers}
+    book.close(book.open(scope))
+    (entry,) = book.entries()
+    assert entry.raw_headers == headers
