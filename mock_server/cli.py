@@ -196,6 +196,8 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "port": settings.port,
         "log_level": settings.log_level,
         "access_log": False,
+        # The real API never said `server: uvicorn`; one header less for h11 to check on every answer, too.
+        "server_header": False,
         "lifespan": "on",
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
     }

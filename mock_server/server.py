@@ -28,6 +28,7 @@ class BackgroundServer:
             port=port,
             log_level=log_level,
             access_log=False,
+            server_header=False,
             lifespan="auto",
             timeout_graceful_shutdown=STOP_GRACE_SECONDS,
         )

@@ -113,6 +113,7 @@ def conforms(contract: Contract) -> Callable[[httpx.Response, str], dict[str, An
         assert response.headers["x-request-id"].startswith("req_")
         assert response.headers["openai-version"] == "2020-10-01"
         assert response.headers["openai-processing-ms"].isdigit()
+        assert "server" not in response.headers
         return body
 
     return check

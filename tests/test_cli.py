@@ -73,6 +73,7 @@ def test_serve_with_seed_and_key_from_the_command_line() -> None:
         assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "invalid_api_key"
         right = httpx.post(f"{url}/v1/threads", headers={**HEADERS, "Authorization": "Bearer sk-only"})
         assert right.status_code == 200 and right.json()["created_at"] == 1_717_000_001
+        assert "server" not in right.headers and "date" in right.headers  # no `server: uvicorn`, as the real API
 
 
 def test_access_log_line_per_request() -> None:
