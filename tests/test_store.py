@@ -499,3 +499,45 @@ def test_records_page_as_page_of_says_and_deletes_and_clear_remove_them(store: S
     run(store.clear())
     assert run(store.get_record("p", "assistant", "asst_1")) is None
     assert run(store.list_records("p", "assistant", "", ListQuery())).items == []
+
+
+def put_run_with_steps(store: Store, project: str, thread_id: str, run_id: str) -> None:
+    run(store.put_record(project, "run", run_id, {"id": run_id}, parent=thread_id))
+    run(store.put_record(project, "active_run", thread_id, {"run_id": run_id}, parent=thread_id))
+    for n in range(2):
+        run(store.put_record(project, "step", f"step_{run_id}_{n}", {"n": n}, parent=run_id))
+
+
+def left_of(store: Store, project: str, thread_id: str, run_id: str) -> list[JSON | None]:
+    found = [
+        run(store.get_record(project, "run", run_id)),
+        run(store.get_record(project, "active_run", thread_id)),
+        *(run(store.get_record(project, "step", f"step_{run_id}_{n}")) for n in range(2)),
+    ]
+    return [record for record in found if record is not None]
+
+
+@pytest.mark.parametrize("how", ["deleted", "replaced", "evicted"])
+def test_a_thread_that_goes_takes_its_runs_and_their_steps(make_store: MakeStore, how: str) -> None:
+    """Runs of gone threads were kept forever: a long load test with runs grew without bound."""
+    store = make_store(max_threads=3)
+    for name in ("thread_a", "thread_b"):
+        run(store.create_thread("p", thread(name), []))
+        put_run_with_steps(store, "p", name, f"run_{name}")
+    run(store.put_record("p", "assistant", "asst_1", {"id": "asst_1"}))
+    run(store.create_thread("q", thread("thread_a"), []))  # the same id in another project
+    put_run_with_steps(store, "q", "thread_a", "run_thread_a")
+    if how == "deleted":
+        assert run(store.delete_thread("p", "thread_a"))
+    elif how == "replaced":
+        run(store.create_thread("p", thread("thread_a"), []))
+    else:
+        run(store.get_thread("p", "thread_b"))
+        run(store.get_thread("q", "thread_a"))
+        run(store.create_thread("p", thread("thread_c"), []))  # past the bound: thread_a is the least used
+        assert run(store.get_thread("p", "thread_a")) is None
+    assert left_of(store, "p", "thread_a", "run_thread_a") == []
+    assert run(store.list_records("p", "run", "thread_a", ListQuery())).items == []
+    assert len(left_of(store, "p", "thread_b", "run_thread_b")) == 4
+    assert len(left_of(store, "q", "thread_a", "run_thread_a")) == 4
+    assert run(store.get_record("p", "assistant", "asst_1")) == {"id": "asst_1"}

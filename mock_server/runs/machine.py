@@ -48,7 +48,10 @@ class RunMachine:
         run = record["run"]
         await self.store.put_record(project, RUN, run["id"], record, parent=run["thread_id"])
         if run["status"] in ACTIVE_STATUSES:
-            await self.store.put_record(project, ACTIVE, run["thread_id"], {"run_id": run["id"]})
+            # Under its thread, so that it goes with the thread.
+            await self.store.put_record(
+                project, ACTIVE, run["thread_id"], {"run_id": run["id"]}, parent=run["thread_id"]
+            )
         else:
             active = await self.store.get_record(project, ACTIVE, run["thread_id"])
             if active is not None and active["run_id"] == run["id"]:

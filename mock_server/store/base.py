@@ -83,7 +83,8 @@ class Store(Protocol):
 
     # Records: the other objects (assistants, runs, run steps), each of a `kind`, found by id, and listed in
     # creation order under a `parent` (a run's thread, a step's run; "" for top-level ones). Putting an id
-    # that exists replaces its data and keeps its place. Records are not threads: they are never evicted.
+    # that exists replaces its data and keeps its place. A thread that goes (deleted, replaced or evicted)
+    # takes the records under it and the records under those with it: a run's steps go with its thread.
 
     async def put_record(self, project: str, kind: str, record_id: str, data: JSON, parent: str = "") -> None: ...
 

@@ -72,6 +72,7 @@ class MemoryStore:
         # (project, kind, id) -> (parent, encoded data); (project, kind, parent) -> ids in creation order
         self._records: dict[tuple[str, str, str], tuple[str, bytes]] = {}
         self._children: dict[tuple[str, str, str], dict[str, None]] = {}
+        self._kinds: set[str] = set()
 
     def _touch(self, key: ThreadKey) -> bytes | None:
         found = self._threads.get(key)
@@ -83,6 +84,18 @@ class MemoryStore:
         del self._creation[key]
         del self._messages[key]
         self._message_runs.pop(key, None)
+        project, thread_id = key
+        under = self._drop_children(project, thread_id)
+        for record_id in under:
+            self._drop_children(project, record_id)
+
+    def _drop_children(self, project: str, parent: str) -> list[str]:
+        dropped = []
+        for kind in self._kinds:
+            for record_id in self._children.pop((project, kind, parent), ()):
+                if self._records.pop((project, kind, record_id), None) is not None:
+                    dropped.append(record_id)
+        return dropped
 
     def _put_message(self, key: ThreadKey, message: JSON) -> None:
         message_id = message["id"]
@@ -182,6 +195,7 @@ class MemoryStore:
         if previous is not None and previous[0] != parent:
             self._children[(project, kind, previous[0])].pop(record_id, None)
         self._records[key] = (parent, encode(data))
+        self._kinds.add(kind)
         self._children.setdefault((project, kind, parent), {})[record_id] = None
 
     async def get_record(self, project: str, kind: str, record_id: str) -> JSON | None:

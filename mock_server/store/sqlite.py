@@ -61,6 +61,13 @@ CREATE TABLE IF NOT EXISTS records (
     UNIQUE (project, kind, id)
 );
 CREATE INDEX IF NOT EXISTS records_in_order ON records (project, kind, parent, seq);
+CREATE INDEX IF NOT EXISTS records_by_parent ON records (project, parent);
+-- A thread takes the records under it, and the records under those, with it (runs, their steps).
+CREATE TRIGGER IF NOT EXISTS thread_records_removed AFTER DELETE ON threads BEGIN
+    DELETE FROM records WHERE project = OLD.project
+        AND parent IN (SELECT id FROM records WHERE project = OLD.project AND parent = OLD.id);
+    DELETE FROM records WHERE project = OLD.project AND parent = OLD.id;
+END;
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO counters VALUES ('threads', 0), ('evicted', 0);
 -- count(*) scans the table; these keep the count exact inside the same transactions, cascades included.
