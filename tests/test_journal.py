@@ -179,3 +179,20 @@ def test_headers_read_back_as_sent(headers: list[tuple[bytes, bytes]]) -> None:
     book.close(book.open(scope))
     (entry,) = book.entries()
     assert entry.raw_headers == headers
+
+
+def test_a_request_in_flight_when_the_journal_is_cleared_stays_out() -> None:
+    book = Journal(10)
+
+    def scope(path: str) -> dict[str, Any]:
+        return {"type": "http", "method": "GET", "path": path, "headers": []}
+
+    old = book.open(scope("/v1/threads/old"))
+    assert [(e.path, e.completed) for e in book.entries()] == [("/v1/threads/old", False)]
+    book.clear()
+    new = book.open(scope("/v1/threads/new"))  # numbered 1 again, as `old` was
+    book.close(old)
+    assert [(e.number, e.path, e.completed) for e in book.entries()] == [(1, "/v1/threads/new", False)]
+    book.close(new)
+    book.close(new)  # closing twice (the answer, then the middleware's finally) records it once
+    assert [(e.number, e.path, e.completed) for e in book.entries()] == [(1, "/v1/threads/new", True)]
