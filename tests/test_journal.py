@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
+from starlette.types import Message, Receive
 
 from mock_server.middleware.journal import Journal
 from mock_server.server import BackgroundServer
@@ -144,6 +146,13 @@ def test_a_negative_size_is_refused() -> None:
         Journal(-1)
 
 
+def one_message(body: bytes) -> Receive:
+    async def receive() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
 def test_finished_entries_are_nothing_the_garbage_collector_walks() -> None:
     """Ten thousand entries held as objects made every young collection walk them; their pauses were the
     mock's p99 (issue 6). A finished entry is a flat tuple of atoms, which the collector stops tracking."""
@@ -152,8 +161,8 @@ def test_finished_entries_are_nothing_the_garbage_collector_walks() -> None:
     def request(number: int) -> None:
         scope = {"type": "http", "method": "POST", "path": f"/v1/threads/{number}", "query_string": b"a=1"}
         scope["headers"] = [(b"content-type", b"application/json"), (b"x-n", str(number).encode())]
-        recording = book.open(scope)
-        recording.add_body(b"{}")
+        recording = book.open(scope, one_message(b"{}"))
+        asyncio.run(recording.receive())
         recording.status = 200
         scope["state"]["request_id"] = f"req_{number}"
         book.close(recording)
@@ -176,7 +185,7 @@ def test_finished_entries_are_nothing_the_garbage_collector_walks() -> None:
 def test_headers_read_back_as_sent(headers: list[tuple[bytes, bytes]]) -> None:
     book = Journal(10)
     scope = {"type": "http", "method": "GET", "path": "/v1/threads/x", "headers": headers}
-    book.close(book.open(scope))
+    book.close(book.open(scope, one_message(b"")))
     (entry,) = book.entries()
     assert entry.raw_headers == headers
 
@@ -187,10 +196,10 @@ def test_a_request_in_flight_when_the_journal_is_cleared_stays_out() -> None:
     def scope(path: str) -> dict[str, Any]:
         return {"type": "http", "method": "GET", "path": path, "headers": []}
 
-    old = book.open(scope("/v1/threads/old"))
+    old = book.open(scope("/v1/threads/old"), one_message(b""))
     assert [(e.path, e.completed) for e in book.entries()] == [("/v1/threads/old", False)]
     book.clear()
-    new = book.open(scope("/v1/threads/new"))  # numbered 1 again, as `old` was
+    new = book.open(scope("/v1/threads/new"), one_message(b""))  # numbered 1 again, as `old` was
     book.close(old)
     assert [(e.number, e.path, e.completed) for e in book.entries()] == [(1, "/v1/threads/new", False)]
     book.close(new)

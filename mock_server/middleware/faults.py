@@ -137,13 +137,15 @@ class FaultInjector:
 def transport_of(receive: Receive) -> asyncio.Transport | None:
     """uvicorn's `receive` is a bound method of its request cycle, which holds the connection's transport.
     ASGI has no way to drop a connection without answering, so the faults that must, reach for it;
-    wrappers of `receive` point at what they wrap with `__wrapped__`."""
+    wrappers of `receive` point at what they wrap with `__wrapped__`, on themselves or on the object whose
+    method they are."""
     current: Any = receive
     for _ in range(16):
-        transport = getattr(getattr(current, "__self__", None), "transport", None)
+        owner = getattr(current, "__self__", None)
+        transport = getattr(owner, "transport", None)
         if isinstance(transport, asyncio.Transport):
             return transport
-        current = getattr(current, "__wrapped__", None)
+        current = getattr(current, "__wrapped__", None) or getattr(owner, "__wrapped__", None)
         if current is None:
             break
     return None

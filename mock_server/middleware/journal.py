@@ -151,11 +151,23 @@ def unpack_headers(packed: bytes | tuple[bytes, ...]) -> list[tuple[bytes, bytes
 
 
 class Recording:
-    """A request in flight: what the middleware learns of it until its answer is sent."""
+    """A request in flight: what the middleware learns of it until its answer is sent. Its `receive` is the
+    app's, recording the body as the app reads it; `__wrapped__` is the server's, which it wraps."""
 
-    __slots__ = ("_body", "_scope", "_started", "number", "started_at", "status")
+    __slots__ = (
+        "__wrapped__",
+        "_body",
+        "_kept",
+        "_limit",
+        "_scope",
+        "_started",
+        "body_done",
+        "number",
+        "started_at",
+        "status",
+    )
 
-    def __init__(self, number: int, scope: Scope) -> None:
+    def __init__(self, number: int, scope: Scope, receive: Receive, body_limit: int) -> None:
         self.number = number
         self._scope = scope
         # The request id and the fault are set by inner middleware in the request's state.
@@ -163,10 +175,23 @@ class Recording:
         self.started_at = time.time()
         self._started = time.perf_counter()
         self._body: list[bytes] = []
+        self._kept = 0
+        self._limit = body_limit
+        self.__wrapped__ = receive
+        self.body_done = False
         self.status: int | None = None
 
-    def add_body(self, chunk: bytes) -> None:
-        self._body.append(chunk)
+    async def receive(self) -> Message:
+        message = await self.__wrapped__()
+        if message["type"] == "http.request":
+            chunk = message.get("body", b"")[: self._limit - self._kept]
+            if chunk:
+                self._body.append(chunk)
+                self._kept += len(chunk)
+            self.body_done = not message.get("more_body", False)
+        else:
+            self.body_done = True
+        return message
 
     def record(self, finished: bool) -> Record:
         scope = self._scope
@@ -206,9 +231,9 @@ class Journal:
     def enabled(self) -> bool:
         return self.size > 0
 
-    def open(self, scope: Scope) -> Recording:
+    def open(self, scope: Scope, receive: Receive) -> Recording:
         self._count += 1
-        recording = Recording(self._count, scope)
+        recording = Recording(self._count, scope, receive, self.body_limit)
         self._open[recording.number] = recording
         return recording
 
@@ -262,39 +287,21 @@ class RequestJournal:
         if scope["type"] != "http" or scope["path"].startswith(ADMIN_PREFIX):
             await self.app(scope, receive, send)
             return
-        entry = self.journal.open(scope)
-        limit = self.journal.body_limit
-        kept = 0
-        body_done = False
-
-        async def record() -> Message:
-            nonlocal kept, body_done
-            message = await receive()
-            if message["type"] == "http.request":
-                chunk = message.get("body", b"")[: limit - kept]
-                if chunk:
-                    entry.add_body(chunk)
-                    kept += len(chunk)
-                body_done = not message.get("more_body", False)
-            else:
-                body_done = True
-            return message
-
-        record.__wrapped__ = receive  # type: ignore[attr-defined]
+        entry = self.journal.open(scope, receive)
 
         async def send_recording(message: Message) -> None:
             if message["type"] == "http.response.start":
                 entry.status = message["status"]
             elif message["type"] == "http.response.body" and not message.get("more_body", False):
-                if not body_done:
-                    await self.read_unread_body(scope, record)
+                if not entry.body_done:
+                    await self.read_unread_body(scope, entry.receive)
                 # Complete before the client has the whole answer, so that a client reading the
                 # journal right after its answer finds the entry complete.
                 self.journal.close(entry)
             await send(message)
 
         try:
-            await self.app(scope, record, send_recording)
+            await self.app(scope, entry.receive, send_recording)
         finally:
             self.journal.close(entry)  # when no answer was sent (a dropped connection, an error)
 
