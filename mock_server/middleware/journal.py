@@ -118,19 +118,15 @@ class JournalEntry:
             "completed": self.completed,
         }
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, JournalEntry) and self.to_dict() == other.to_dict()
-
-    __hash__ = None  # type: ignore[assignment]
-
     def __repr__(self) -> str:
         return f"<JournalEntry {self.number} {self.method} {self.path} -> {self.status}>"
 
 
 # number, method, path, query, started_at, body, status, request_id, fault, duration (s), headers.
-# A tuple of strings, bytes and numbers, which the collector stops tracking at its first look; and few
-# objects, because ten thousand entries of a dozen small objects each, freed oldest first, scattered the
-# allocator's free blocks and slowed every request down by a tenth.
+# A tuple of strings, bytes and numbers, which the collector stops tracking at its first look: ten thousand
+# entries held as objects made every young collection walk them, and those pauses were the mock's p99. And
+# few objects: a dozen small ones per entry, freed oldest first, scattered the allocator's free blocks and
+# slowed every request down by a tenth.
 Record = tuple[Any, ...]
 # Header names and values joined by NUL, which HTTP allows in neither: one object instead of two a header.
 SEPARATOR = b"\0"
@@ -212,11 +208,8 @@ class Recording:
 
 
 class Journal:
-    """The last `size` requests (0 turns the journal off).
-
-    A finished request is kept as a tuple of strings, bytes and numbers, which the garbage collector stops
-    tracking at its first look: ten thousand entries held as objects made the young collections walk them
-    all, and those pauses were most of the mock's p99."""
+    """The last `size` requests (0 turns the journal off): finished ones as `Record`s, those in flight as
+    `Recording`s; `entries()` reads both as `JournalEntry` objects."""
 
     def __init__(self, size: int = DEFAULT_SIZE, body_limit: int = 1024 * 1024) -> None:
         if size < 0:
