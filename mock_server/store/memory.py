@@ -18,7 +18,6 @@ from .base import (
     Page,
     Stats,
     check_max_threads,
-    page_of,
     warn_eviction,
 )
 
@@ -32,7 +31,7 @@ def encode(obj: JSON) -> bytes:
 ThreadKey = tuple[str, str]
 
 
-def page_from(ids: dict[str, Any], query: ListQuery) -> tuple[list[str], bool]:
+def page_from(ids: dict[str, Any] | list[str], query: ListQuery) -> tuple[list[str], bool]:
     """`page_of` walking the ids in place: a page near the cursor costs its own length, not the thread's."""
     ordered = iter(ids) if query.order == "asc" else reversed(ids)
     if query.after is not None:
@@ -182,11 +181,11 @@ class MemoryStore:
         messages = self._thread_messages(project, thread_id)
         if messages is None:
             return None
-        if query.run_id is None:
-            chosen, has_more = page_from(messages, query)
-        else:
+        ids: dict[str, bytes] | list[str] = messages
+        if query.run_id is not None:
             runs = self._message_runs.get((project, thread_id), {})
-            chosen, has_more = page_of([mid for mid in messages if runs.get(mid) == query.run_id], query)
+            ids = [mid for mid in messages if runs.get(mid) == query.run_id]
+        chosen, has_more = page_from(ids, query)
         return Page([orjson.loads(messages[mid]) for mid in chosen], has_more)
 
     async def put_record(self, project: str, kind: str, record_id: str, data: JSON, parent: str = "") -> None:
