@@ -23,7 +23,7 @@ import hmac
 import ipaddress
 import os
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from starlette.requests import Request
@@ -31,11 +31,12 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from .errors import APIError, invalid_fault_rule, invalid_request, unknown_fault_rule
-from .faults import FaultBook, FaultSyntaxError, parse_any
-from .middleware.journal import Journal
+from .faults import FaultSyntaxError, parse_any
 from .responses import JSONResponse
-from .runs import ReplyBook, parse_rule
-from .store import Stats
+from .runs import parse_rule
+
+if TYPE_CHECKING:
+    from .app import MockApp
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 MOCK_ADMIN_ERROR = "mock_admin_error"
@@ -92,15 +93,8 @@ def invalid_reply_rule(reason: str) -> APIError:
     return APIError(400, f"Invalid reply rule: {reason}", type=MOCK_ADMIN_ERROR)
 
 
-def admin_routes(
-    reset: Callable[[], Awaitable[None]],
-    faults: FaultBook,
-    journal: Journal,
-    admin_token: str | None = None,
-    store_stats: Callable[[], Awaitable[Stats]] | None = None,
-    replies: ReplyBook | None = None,
-) -> list[BaseRoute]:
-    reply_book = replies if replies is not None else ReplyBook()
+def admin_routes(mock: MockApp) -> list[BaseRoute]:
+    faults, journal, reply_book, admin_token = mock.faults, mock.journal, mock.replies, mock.settings.admin_token
 
     def guarded(endpoint: Endpoint) -> Endpoint:
         async def checked(request: Request) -> Response:
@@ -111,13 +105,11 @@ def admin_routes(
 
     async def health(request: Request) -> Response:
         # The pid tells apart the workers of `--workers N`, which share one port.
-        body: dict[str, Any] = {"status": "ok", "pid": os.getpid()}
-        if store_stats is not None:
-            body["store"] = await store_stats()
+        body: dict[str, Any] = {"status": "ok", "pid": os.getpid(), "store": await mock.store.stats()}
         return JSONResponse(body)
 
     async def reset_all(request: Request) -> Response:
-        await reset()
+        await mock.reset()
         return JSONResponse({"reset": True})
 
     async def list_faults(request: Request) -> Response:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
-
-from starlette.responses import Response
 
 from . import errors
 from .ids import Identity
@@ -20,18 +17,7 @@ from .objects import (
     tool_resources_object,
 )
 from .store import JSON, ListQuery, Store
-
-
-@dataclass(frozen=True)
-class Call:
-    project: str
-    path: dict[str, str]
-    query: dict[str, Any] = field(default_factory=dict)
-    body: JSON = field(default_factory=dict)
-
-
-# A handler answers with the object to send as JSON, or with a ready response (a stream, say).
-Handler = Callable[[Call], Awaitable[JSON | Response]]
+from .types import Call, Handler
 
 
 def merged_within_limit(current: JSON | None, update: Any) -> JSON:

@@ -1,4 +1,4 @@
-"""`create_app`: the one factory that assembles the mock from its settings."""
+"""`create_app`: the one factory that assembles the mock from its settings, as a typed `MockApp`."""
 
 from __future__ import annotations
 
@@ -11,97 +11,94 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from .admin import admin_routes
 from .api import ThreadsAPI
-from .contract import Contract
+from .contract import Contract, OperationTable, Validators
 from .faults import FaultBook
 from .ids import Identity
+from .journal import Journal
 from .middleware.auth import BearerAuth
 from .middleware.context import RequestContext
+from .middleware.dispatch import APIDispatch, http_exception
 from .middleware.faults import FaultInjector
-from .middleware.journal import Journal, RequestJournal
+from .middleware.journal import RequestJournal
 from .middleware.ratelimit import RateLimit, RateLimiter, TokenBuckets
-from .responses import JSONResponse
-from .routing import APIDispatch, ContractRoutes, http_exception
 from .runs import ReplyBook, RunsAPI
 from .settings import Settings
-from .store import open_store
-from .validation import Validators
+from .store import Store, open_store
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    settings = settings or Settings()
-    contract = Contract(settings.contract)
-    identity = Identity(settings.seed)
-    store = open_store(settings.store, settings.max_threads)
-    lenient = settings.mode == "lenient"
-    api = ThreadsAPI(store, identity, lenient=lenient)
-    replies = ReplyBook(list(settings.extra.get("replies", [])))
-    runs = RunsAPI(api, replies, poll_after_ms=settings.poll_after_ms)
-    api.message_guard = runs.refuse_message_during_run
-    validators = Validators(contract, settings.max_body_size, id_patterns=not lenient)
-    faults = FaultBook(settings.seed, settings.faults)
-    journal = Journal(settings.journal_size, body_limit=settings.max_body_size)
-    rate_limit = RateLimit.parse(settings.rate_limit) if settings.rate_limit else None
-    buckets = TokenBuckets(rate_limit) if rate_limit else None
+class MockApp:
+    """The mock: an ASGI app, and the parts a test or the admin API reaches (the store, the journal, the
+    fault and reply books, the rate-limit buckets), each typed. `reset()` puts them all back to the start."""
 
-    async def reset() -> None:
-        await store.clear()
-        identity.reset()
-        replies.clear()
-        faults.reset()
-        journal.clear()
-        if buckets is not None:
-            buckets.clear()
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.contract = Contract(settings.contract)
+        self.identity = Identity(settings.seed)
+        self.store: Store = open_store(settings.store, settings.max_threads)
+        lenient = settings.mode == "lenient"
+        threads = ThreadsAPI(self.store, self.identity, lenient=lenient)
+        self.replies = ReplyBook(list(settings.extra.get("replies", [])))
+        runs = RunsAPI(threads, self.replies, poll_after_ms=settings.poll_after_ms)
+        threads.message_guard = runs.refuse_message_during_run
+        self.faults = FaultBook(settings.seed, settings.faults)
+        self.journal = Journal(settings.journal_size, body_limit=settings.max_body_size)
+        rate_limit = RateLimit.parse(settings.rate_limit) if settings.rate_limit else None
+        self.rate_limits = TokenBuckets(rate_limit) if rate_limit else None
+        operations = OperationTable(
+            self.contract,
+            Validators(self.contract, settings.max_body_size, id_patterns=not lenient),
+            {**threads.handlers(), **runs.handlers()},
+        )
+        self._asgi = Starlette(
+            routes=[
+                Route("/openapi.json", self.openapi_json, methods=["GET"]),
+                Route("/openapi.yaml", self.openapi_yaml, methods=["GET"]),
+                *admin_routes(self),
+            ],
+            # Outermost first. The journal sees every request and its final status; faults come last, so
+            # that their answers still carry the request id and the rate-limit headers.
+            middleware=[
+                *([Middleware(RequestJournal, journal=self.journal)] if self.journal.enabled else []),
+                Middleware(RequestContext, identity=self.identity),
+                Middleware(BearerAuth, api_keys=settings.api_keys),
+                *([Middleware(RateLimiter, buckets=self.rate_limits)] if self.rate_limits is not None else []),
+                Middleware(FaultInjector, book=self.faults, rate_limit=rate_limit),
+                Middleware(APIDispatch, operations=operations, body_timeout=settings.body_timeout),
+            ],
+            exception_handlers={HTTPException: http_exception},
+            lifespan=self.lifespan,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._asgi(scope, receive, send)
+
+    async def reset(self) -> None:
+        """Every object, runtime fault and reply rule, journal entry, counter and id sequence back to the start."""
+        await self.store.clear()
+        self.identity.reset()
+        self.replies.clear()
+        self.faults.reset()
+        self.journal.clear()
+        if self.rate_limits is not None:
+            self.rate_limits.clear()
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         # uvicorn runs the shutdown half once the requests in flight have finished (SIGTERM included):
         # the SQLite store then folds its write-ahead log into the file and lets go of it.
         yield
-        await store.close()
+        await self.store.close()
 
-    async def openapi_json(request: Request) -> Response:
-        return Response(contract.json_bytes, media_type="application/json")
+    async def openapi_json(self, request: Request) -> Response:
+        return Response(self.contract.json_bytes, media_type="application/json")
 
-    async def openapi_yaml(request: Request) -> Response:
-        return Response(contract.text, media_type="application/yaml")
-
-    app = Starlette(
-        routes=[
-            Route("/openapi.json", openapi_json, methods=["GET"]),
-            Route("/openapi.yaml", openapi_yaml, methods=["GET"]),
-            *admin_routes(reset, faults, journal, settings.admin_token, store_stats=store.stats, replies=replies),
-        ],
-        # Outermost first. The journal sees every request and its final status; faults come last, so
-        # that their answers still carry the request id and the rate-limit headers.
-        middleware=[
-            *([Middleware(RequestJournal, journal=journal)] if journal.enabled else []),
-            Middleware(RequestContext, identity=identity),
-            Middleware(BearerAuth, api_keys=settings.api_keys),
-            *([Middleware(RateLimiter, buckets=buckets)] if buckets is not None else []),
-            Middleware(FaultInjector, book=faults, rate_limit=rate_limit),
-            Middleware(
-                APIDispatch,
-                routes=ContractRoutes(
-                    contract, validators, {**api.handlers(), **runs.handlers()}, body_timeout=settings.body_timeout
-                ),
-            ),
-        ],
-        exception_handlers={HTTPException: http_exception},
-        lifespan=lifespan,
-    )
-    app.state.settings = settings
-    app.state.contract = contract
-    app.state.store = store
-    app.state.identity = identity
-    app.state.reset = reset
-    app.state.faults = faults
-    app.state.replies = replies
-    app.state.journal = journal
-    app.state.rate_limits = buckets
-    return app
+    async def openapi_yaml(self, request: Request) -> Response:
+        return Response(self.contract.text, media_type="application/yaml")
 
 
-__all__ = ["JSONResponse", "create_app"]
+def create_app(settings: Settings | None = None) -> MockApp:
+    return MockApp(settings or Settings())

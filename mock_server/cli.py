@@ -178,7 +178,7 @@ def serve(options: dict[str, object]) -> int:
         return 2
     print(f"threads-mock {__version__} on http://{settings.host}:{settings.port}/v1", file=sys.stderr, flush=True)
     if settings.workers > 1:
-        asyncio.run(app.state.store.close())
+        asyncio.run(app.store.close())
         serve_workers(settings, options)
         return 0
     settle_heap()

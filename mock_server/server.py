@@ -7,17 +7,20 @@ import threading
 import time
 from collections.abc import Coroutine
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import uvicorn
 from starlette.types import ASGIApp
 
 T = TypeVar("T")
+App = TypeVar("App", bound=ASGIApp)
 STOP_GRACE_SECONDS = 3
 
 
-class BackgroundServer:
-    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning") -> None:
+class BackgroundServer(Generic[App]):
+    """`app` is the app it serves, typed as given: a `MockApp` keeps its journal, faults and store in reach."""
+
+    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning") -> None:
         self.app = app
         self.host = host
         # Lifespan on: stopping closes the app's store, as a real server's SIGTERM does. A request still
@@ -49,7 +52,7 @@ class BackgroundServer:
         assert self._loop is not None, "the server is not running"
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
 
-    def start(self, timeout: float = 10.0) -> BackgroundServer:
+    def start(self, timeout: float = 10.0) -> BackgroundServer[App]:
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:
@@ -71,7 +74,7 @@ class BackgroundServer:
     def base_url(self) -> str:
         return f"{self.url}/v1"
 
-    def __enter__(self) -> BackgroundServer:
+    def __enter__(self) -> BackgroundServer[App]:
         return self.start()
 
     def __exit__(

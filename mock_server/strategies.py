@@ -15,7 +15,7 @@ Property tests of code that builds thread requests can draw from them::
 
 The valid strategies draw bodies the real API accepted: built with hypothesis-jsonschema from the
 contract's request schemas (`createThread`, `createMessage`, `modifyThread`, `modifyMessage`) and held
-to the rules the schema language cannot say (a static chunking overlap is at most half the chunk size).
+to the constraints the schema language cannot say (a static chunking overlap is at most half the chunk size).
 The invalid ones draw an `InvalidRequest`: a valid body with exactly one thing wrong, the `param` the
 API's 400 names for it (`messages[0].role`, `metadata.user`, ...) and the error `code`.
 
@@ -38,7 +38,7 @@ from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
 from .contract import Contract
-from .fuzzing.rules import within_rules
+from .fuzzing.constraints import within_constraints
 
 JSON = dict[str, Any]
 DRAFT_7 = "http://json-schema.org/draft-07/schema#"
@@ -84,7 +84,7 @@ class InvalidRequest:
     # The error's `code`: unknown_parameter, missing_required_parameter, invalid_type, invalid_value, ...
     code: str
     # What is wrong, for a person reading a falsifying example.
-    fault: str
+    mistake: str
 
 
 def request_schema(operation_id: str, contract: Contract | None = None) -> JSON:
@@ -153,8 +153,8 @@ def modify_message_requests(contract: Contract | None = None) -> st.SearchStrate
 @functools.cache
 def _valid(operation_id: str, contract_path: Path | None) -> st.SearchStrategy[JSON]:
     contract = Contract(contract_path) if contract_path is not None else _default_contract()
-    # Bodies are objects by their schema; the map keeps them to the prose rules.
-    return from_schema(request_schema(operation_id, contract)).map(within_rules)
+    # Bodies are objects by their schema; the map keeps them to the prose constraints.
+    return from_schema(request_schema(operation_id, contract)).map(within_constraints)
 
 
 @functools.lru_cache(maxsize=1)
@@ -171,16 +171,16 @@ def _contract_path(contract: Contract | None) -> Path | None:
 
 @dataclass(frozen=True)
 class Broken:
-    """What a fault did to the object it was given: where, the error code, and a description."""
+    """What a mistake did to the object it was given: where, the error code, and a description."""
 
     param: str
     code: str
-    fault: str
+    mistake: str
 
 
-# A fault draws with Hypothesis's `draw`, breaks the object (a body, or one message of a thread's body)
+# A mistake draws with Hypothesis's `draw`, breaks the object (a body, or one message of a thread's body)
 # in place, given that object's draft 7 schema and the `param` path that leads to it ("" at the top).
-Fault = Callable[[st.DrawFn, JSON, JSON, str], Broken]
+Mistake = Callable[[st.DrawFn, JSON, JSON, str], Broken]
 
 
 def invalid_requests(
@@ -188,28 +188,28 @@ def invalid_requests(
     contract: Contract | None = None,
     *,
     bodies: st.SearchStrategy[JSON] | None = None,
-    faults: Iterable[str] | None = None,
+    mistakes: Iterable[str] | None = None,
 ) -> st.SearchStrategy[InvalidRequest]:
-    """Request bodies of `operation_id` with exactly one fault, each with the `param` the API names.
+    """Request bodies of `operation_id` with exactly one mistake, each with the `param` the API names.
 
-    `bodies` are the valid bodies to break (default: `requests(operation_id)`); `faults` limits the kinds
-    of fault to these names (see `fault_names`)."""
-    if operation_id not in FAULTS:
+    `bodies` are the valid bodies to break (default: `requests(operation_id)`); `mistakes` limits the kinds
+    of mistake to these names (see `mistake_names`)."""
+    if operation_id not in MISTAKES:
         raise ValueError(f"no invalid requests for {operation_id!r}; try one of {REQUEST_OPERATIONS}")
-    chosen = FAULTS[operation_id]
-    if faults is not None:
-        wanted = set(faults)
+    chosen = MISTAKES[operation_id]
+    if mistakes is not None:
+        wanted = set(mistakes)
         unknown = wanted - set(chosen)
         if unknown:
-            raise ValueError(f"unknown faults {sorted(unknown)} for {operation_id}; known: {sorted(chosen)}")
-        chosen = {name: fault for name, fault in chosen.items() if name in wanted}
+            raise ValueError(f"unknown mistakes {sorted(unknown)} for {operation_id}; known: {sorted(chosen)}")
+        chosen = {name: mistake for name, mistake in chosen.items() if name in wanted}
     valid = bodies if bodies is not None else requests(operation_id, contract)
     return _invalid(valid, tuple(chosen.values()), request_schema(operation_id, contract))
 
 
-def fault_names(operation_id: str) -> tuple[str, ...]:
-    """The names of the kinds of fault `invalid_requests(operation_id)` draws from."""
-    return tuple(FAULTS[operation_id])
+def mistake_names(operation_id: str) -> tuple[str, ...]:
+    """The names of the kinds of mistake `invalid_requests(operation_id)` draws from."""
+    return tuple(MISTAKES[operation_id])
 
 
 def invalid_create_thread_requests(contract: Contract | None = None) -> st.SearchStrategy[InvalidRequest]:
@@ -230,11 +230,11 @@ def invalid_modify_message_requests(contract: Contract | None = None) -> st.Sear
 
 @st.composite
 def _invalid(
-    draw: st.DrawFn, valid: st.SearchStrategy[JSON], faults: tuple[Fault, ...], schema: JSON
+    draw: st.DrawFn, valid: st.SearchStrategy[JSON], mistakes: tuple[Mistake, ...], schema: JSON
 ) -> InvalidRequest:
     body = copy.deepcopy(draw(valid))
-    broken = draw(st.sampled_from(faults))(draw, body, schema, "")
-    return InvalidRequest(body, broken.param, broken.code, broken.fault)
+    broken = draw(st.sampled_from(mistakes))(draw, body, schema, "")
+    return InvalidRequest(body, broken.param, broken.code, broken.mistake)
 
 
 def at(prefix: str, name: str) -> str:
@@ -336,16 +336,16 @@ def messages_not_a_list(draw: st.DrawFn, obj: JSON, schema: JSON, prefix: str) -
     return Broken(at(prefix, "messages"), "invalid_type", "messages that are not a list")
 
 
-def in_a_message(fault: Fault) -> Fault:
-    """The fault, in one of a thread's messages (a message is added when the thread has none)."""
+def in_a_message(mistake: Mistake) -> Mistake:
+    """The mistake, in one of a thread's messages (a message is added when the thread has none)."""
 
     def broken_message(draw: st.DrawFn, obj: JSON, schema: JSON, prefix: str) -> Broken:
         messages = obj.get("messages") or [{"role": "user", "content": draw(st.text())}]
         obj["messages"] = messages
         index = draw(st.integers(0, len(messages) - 1))
         item = schema["properties"]["messages"]["items"]
-        broken = fault(draw, messages[index], item, f"{at(prefix, 'messages')}[{index}]")
-        return Broken(broken.param, broken.code, f"messages[{index}]: {broken.fault}")
+        broken = mistake(draw, messages[index], item, f"{at(prefix, 'messages')}[{index}]")
+        return Broken(broken.param, broken.code, f"messages[{index}]: {broken.mistake}")
 
     return broken_message
 
@@ -377,7 +377,7 @@ def vector_store_helper(draw: st.DrawFn, obj: JSON, schema: JSON, prefix: str) -
     return Broken(where, "unknown_parameter", "the vector_stores helper, which only create takes")
 
 
-COMMON_FAULTS: dict[str, Fault] = {
+COMMON_MISTAKES: dict[str, Mistake] = {
     "unknown parameter": unknown_parameter,
     "metadata: too many pairs": too_many_pairs,
     "metadata: not an object": metadata_not_an_object,
@@ -385,7 +385,7 @@ COMMON_FAULTS: dict[str, Fault] = {
     "metadata: value too long": value_too_long,
     "metadata: value not a string": value_not_a_string,
 }
-MESSAGE_FAULTS: dict[str, Fault] = {
+MESSAGE_MISTAKES: dict[str, Mistake] = {
     "role: not allowed": role_not_allowed,
     "role: missing": no_role,
     "content: missing": no_content,
@@ -393,26 +393,26 @@ MESSAGE_FAULTS: dict[str, Fault] = {
     "content: no parts": no_content_parts,
     "content: part of an unknown type": part_of_unknown_type,
     "attachments: not a list": attachments_not_a_list,
-    **COMMON_FAULTS,
+    **COMMON_MISTAKES,
 }
-# By operation, every kind of fault its invalid requests are drawn from, by name.
-FAULTS: dict[str, dict[str, Fault]] = {
+# By operation, every kind of mistake its invalid requests are drawn from, by name.
+MISTAKES: dict[str, dict[str, Mistake]] = {
     "createThread": {
-        **COMMON_FAULTS,
+        **COMMON_MISTAKES,
         "messages: not a list": messages_not_a_list,
-        **{f"messages[i] {name}": in_a_message(fault) for name, fault in MESSAGE_FAULTS.items()},
+        **{f"messages[i] {name}": in_a_message(mistake) for name, mistake in MESSAGE_MISTAKES.items()},
         "tool_resources: too many files": too_many_files,
         "tool_resources: too many vector stores": too_many_vector_stores,
         "tool_resources: both forms of file_search": both_file_search_forms,
     },
-    "createMessage": MESSAGE_FAULTS,
+    "createMessage": MESSAGE_MISTAKES,
     "modifyThread": {
-        **COMMON_FAULTS,
+        **COMMON_MISTAKES,
         "tool_resources: too many files": too_many_files,
         "tool_resources: too many vector stores": too_many_vector_stores,
         "tool_resources: the vector_stores helper": vector_store_helper,
     },
-    "modifyMessage": COMMON_FAULTS,
+    "modifyMessage": COMMON_MISTAKES,
 }
 
 __all__ = [
@@ -420,12 +420,12 @@ __all__ = [
     "InvalidRequest",
     "create_message_requests",
     "create_thread_requests",
-    "fault_names",
     "invalid_create_message_requests",
     "invalid_create_thread_requests",
     "invalid_modify_message_requests",
     "invalid_modify_thread_requests",
     "invalid_requests",
+    "mistake_names",
     "modify_message_requests",
     "modify_thread_requests",
     "request_schema",

@@ -185,7 +185,7 @@ def test_environment_gives_one_rule_per_line() -> None:
     assert settings.faults == ("POST /v1/threads: status=503", "GET /v1/threads/*: latency=10ms")
     assert (settings.rate_limit, settings.journal_size, settings.admin_token) == ("5/s", 7, "secret")
     app = create_app(settings)
-    assert [rule.id for rule in app.state.faults.rules()] == ["fault_1", "fault_2"]
+    assert [rule.id for rule in app.faults.rules()] == ["fault_1", "fault_2"]
 
 
 def test_config_file_faults_tables(tmp_path: Path) -> None:
@@ -196,7 +196,7 @@ def test_config_file_faults_tables(tmp_path: Path) -> None:
         '[[faults]]\nmatch = "GET /v1/threads/*"\nlatency = "lognormal(median=100ms, sigma=0.5, max=2s)"\nevery = 3\n'
     )
     app = create_app(Settings.load({"config": str(config)}, environ={}))
-    assert app.state.faults.describe() == [
+    assert app.faults.describe() == [
         {
             "id": "fault_1",
             "match": "POST /v1/threads",
@@ -215,15 +215,15 @@ def test_config_file_faults_tables(tmp_path: Path) -> None:
             "applied": 0,
         },
     ]
-    assert app.state.journal.size == 3
-    assert app.state.rate_limits.rate.text() == "60/min"
+    assert app.journal.size == 3
+    assert app.rate_limits.rate.text() == "60/min"
 
 
 # ---- the Python API, as the pytest plugin uses it ----
 
 
 def test_python_api_on_a_running_server(server: BackgroundServer, api: httpx.Client) -> None:
-    book = server.app.state.faults  # type: ignore[attr-defined]
+    book = server.app.faults
     rule_id = book.add("POST /v1/threads: status=503; times=1")
     assert api.post("/threads").status_code == 503
     assert api.post("/threads").status_code == 200
@@ -235,6 +235,6 @@ def test_python_api_on_a_running_server(server: BackgroundServer, api: httpx.Cli
     book.add("reset")
     assert book.clear() == 2
     assert api.post("/threads").status_code == 200
-    entries = server.app.state.journal.entries(method="POST")  # type: ignore[attr-defined]
+    entries = server.app.journal.entries(method="POST")
     assert [e.status for e in entries] == [503, 200, 502, 200, 200]
     assert entries[0].fault == {"source": "rules", "kind": "status", "rules": [rule_id], "status": 503}

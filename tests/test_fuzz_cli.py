@@ -17,7 +17,7 @@ import httpx
 import yaml
 
 from mock_server.contract import Contract, default_contract_path
-from mock_server.fuzzing.rules import within_rules
+from mock_server.fuzzing.constraints import within_constraints
 from mock_server.server import BackgroundServer
 
 from .conftest import free_port
@@ -165,9 +165,9 @@ def test_generated_requests_are_held_to_the_rules_the_schema_cannot_say(
     server = start_server(api_keys=(KEY,))
     headers = {"Authorization": f"Bearer {KEY}", "OpenAI-Beta": "assistants=v2"}
 
-    assert overlaps(within_rules(valid)) == [400]
-    assert overlaps(within_rules(whole_floats)) == [208]
+    assert overlaps(within_constraints(valid)) == [400]
+    assert overlaps(within_constraints(whole_floats)) == [208]
     # Only what the schema allows and the rule refuses is touched: an invalid request stays invalid.
-    assert overlaps(within_rules(invalid)) == [-1]
+    assert overlaps(within_constraints(invalid)) == [-1]
     for body, status in ((valid, 200), (whole_floats, 200), (invalid, 400)):
         assert httpx.post(f"{server.base_url}/threads", json=body, headers=headers).status_code == status

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from starlette.types import Message, Receive
 
-from mock_server.middleware.journal import Journal
+from mock_server.journal import Journal
 from mock_server.server import BackgroundServer
 from tests.conftest import HEADERS, tracked_within
 
@@ -131,7 +131,7 @@ def test_large_bodies_are_kept_up_to_the_limit(start_server: Callable[..., Backg
 
 def test_python_api_reads_the_same_entries(server: BackgroundServer, api: httpx.Client) -> None:
     api.post("/threads", json={}, headers={"x-stainless-retry-count": "0"})
-    book: Journal = server.app.state.journal  # type: ignore[attr-defined]
+    book: Journal = server.app.journal
     (entry,) = book.entries(method="POST", path="/threads", status=200)
     assert entry.headers["x-stainless-retry-count"] == "0"
     assert entry.body == {} and entry.raw_body == b"{}"

@@ -190,7 +190,7 @@ def test_metadata_merges_up_to_16_pairs_and_no_further(
 
 def refused(response: httpx.Response, contract: Contract, operation_id: str, invalid: InvalidRequest) -> None:
     error = answered(response, contract, operation_id, 400)["error"]
-    assert (error["param"], error["code"]) == (invalid.param, invalid.code), (invalid.fault, error["message"])
+    assert (error["param"], error["code"]) == (invalid.param, invalid.code), (invalid.mistake, error["message"])
     assert error["type"] == "invalid_request_error"
 
 
@@ -248,7 +248,7 @@ BASES: dict[str, JSON] = {
     "modifyThread": {"metadata": {"modified": "true"}},
     "modifyMessage": {"metadata": {"modified": "true"}},
 }
-EVERY_FAULT = [(op, name) for op in strategies.REQUEST_OPERATIONS for name in strategies.fault_names(op)]
+EVERY_FAULT = [(op, name) for op in strategies.REQUEST_OPERATIONS for name in strategies.mistake_names(op)]
 
 
 @pytest.mark.parametrize(("operation_id", "fault"), EVERY_FAULT)
@@ -259,7 +259,7 @@ def test_each_kind_of_fault_is_refused_where_it_is(
 ) -> None:
     # The random-body properties above draw faults at random; this one makes sure each kind is sent.
     base = st.just(BASES[operation_id])
-    invalid = data.draw(strategies.invalid_requests(operation_id, bodies=base, faults=[fault]))
+    invalid = data.draw(strategies.invalid_requests(operation_id, bodies=base, mistakes=[fault]))
     thread = new_thread(client, contract)
     (message,) = all_messages(client, contract, thread["id"])
     path = {
@@ -283,8 +283,8 @@ def test_request_schemas_are_draft_7_and_self_contained(contract: Contract) -> N
         assert "$ref" not in text and "'x-" not in text and "'examples'" not in text
     with pytest.raises(ValueError, match="no request body"):
         strategies.request_schema("getThread", contract)
-    with pytest.raises(ValueError, match="unknown faults"):
-        strategies.invalid_requests("modifyMessage", faults=["role: missing"])
+    with pytest.raises(ValueError, match="unknown mistakes"):
+        strategies.invalid_requests("modifyMessage", mistakes=["role: missing"])
     with pytest.raises(ValueError, match="prefixItems"):
         strategies.draft7({"type": "array", "prefixItems": [{"type": "string"}]})
     assert strategies.draft7({"type": "string", "nullable": True}) == {"type": ["string", "null"]}

@@ -147,7 +147,7 @@ def test_schemathesis_object_level_authorization_passes_with_two_keys(tmp_path: 
     assert not outcome.errors, outcome.errors
     assert outcome.passed["object_level_authorization"] > 0
     # The check did send bob after alice's objects, and he was refused.
-    as_bob = [e for e in app.state.journal.entries() if e.headers.get("authorization") == f"Bearer {BOB}"]
+    as_bob = [e for e in app.journal.entries() if e.headers.get("authorization") == f"Bearer {BOB}"]
     assert any(e.method == "GET" and e.status == 404 for e in as_bob)
 
 
@@ -241,7 +241,7 @@ def marked_requests(thread_id: str, message_id: str, contract: Contract) -> list
 
 def test_nothing_a_client_sends_is_echoed_into_a_response_header(start_server: Callable[..., BackgroundServer]) -> None:
     server = start_server(api_keys=(ALICE,), rate_limit="100000/min", seed=1)
-    contract: Contract = server.app.state.contract  # type: ignore[attr-defined]
+    contract: Contract = server.app.contract
     with httpx.Client(base_url=server.url, headers=as_key(ALICE), timeout=10) as client:
         thread = client.post("/v1/threads", json={"messages": [{"role": "user", "content": MARK}]}).json()
         message = client.get(f"/v1/threads/{thread['id']}/messages").json()["data"][0]

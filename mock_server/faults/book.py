@@ -2,7 +2,7 @@
 
 Python API (the admin API and the pytest plugin use the same calls):
 
-    book = app.state.faults
+    book = app.faults
     rule_id = book.add("POST /v1/threads: status=429; times=2")   # or a dict, or a FaultRule
     book.rules()          # the FaultRules, in the order they apply
     book.describe()       # the same as data, with `matched` and `applied` counters

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..contract import Contract
+from .constraints import within_constraints
 from .options import PHASES
 from .outcome import Finding, Outcome, RunError
-from .rules import within_rules
 
 if TYPE_CHECKING:
     from schemathesis.engine import events
@@ -135,7 +135,7 @@ def config_data(
 def load_schema(
     contract: Path, data: Mapping[str, Any], operations: Sequence[str] = (), app: ASGIApp | None = None
 ) -> BaseSchema:
-    """The contract as a Schemathesis schema with this configuration, the prose rules and, if given, the app."""
+    """The contract as a Schemathesis schema with this configuration, the prose constraints and, if given, the app."""
     import schemathesis
     from schemathesis.config import ConfigError, SchemathesisConfig
     from schemathesis.core.errors import InvalidSchema, LoaderError
@@ -155,17 +155,17 @@ def load_schema(
                 f"unknown operation {', '.join(unknown)}; the contract has {', '.join(sorted(declared))}"
             )
         schema = schema.include(operation_id=list(operations))
-    schema.hook("map_case")(keep_prose_rules)
+    schema.hook("map_case")(keep_prose_constraints)
     if app is not None:
         schema.app = app
     return schema
 
 
-def keep_prose_rules(context: HookContext, case: Case[Any]) -> Case[Any]:
+def keep_prose_constraints(context: HookContext, case: Case[Any]) -> Case[Any]:
     # In place, and only where a rule applies: assigning `case.body` would make Schemathesis re-judge
     # every case as edited by a hook, and a negative case whose body was never the invalid part would
     # be counted as a positive one.
-    within_rules(case.body)
+    within_constraints(case.body)
     return case
 
 

@@ -1,11 +1,11 @@
-"""The contract's prose rules, applied to generated requests.
+"""The contract's prose constraints, applied to generated requests.
 
-JSON Schema cannot compare two fields, so a rule such as "`chunk_overlap_tokens` at most half of
-`max_chunk_size_tokens`" lives in the contract's descriptions (and in `mock_server.rules` on the server
+JSON Schema cannot compare two fields, so a constraint such as "`chunk_overlap_tokens` at most half of
+`max_chunk_size_tokens`" lives in the contract's descriptions (and in `mock_server.contract.constraints` on the server
 side). A generator that only reads the schema keywords would call a request that breaks it valid, and a
-server that refuses it, as the real API did, would be blamed for it. `within_rules` lowers such a request
-into the rule. It never turns an invalid request into a valid one: it only touches values the schema
-already accepts, and only where the rule, not the schema, would refuse them.
+server that refuses it, as the real API did, would be blamed for it. `within_constraints` lowers such a request
+into the constraint. It never turns an invalid request into a valid one: it only touches values the schema
+already accepts, and only where the constraint, not the schema, would refuse them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, TypeGuard
 
 
-def within_rules(body: Any) -> Any:
+def within_constraints(body: Any) -> Any:
     """The request body with each static chunking overlap lowered to half its chunk size, at most."""
     if not isinstance(body, dict):
         return body

@@ -1,14 +1,15 @@
-"""Request rules the contract's schema language cannot say; each raises the API's own error."""
+"""Constraints the contract states in prose, which its schema language cannot say; each raises the API's
+own error. (The fuzzer's twin, `mock_server.fuzzing.constraints`, keeps generated requests within them.)"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from . import errors
-from .errors import param_path
+from .. import errors
+from ..errors import param_path
 
-Rule = Callable[[dict[str, Any]], None]
+Constraint = Callable[[dict[str, Any]], None]
 
 
 def chunk_overlap_at_most_half(body: dict[str, Any]) -> None:
@@ -41,10 +42,10 @@ def chunk_overlap_at_most_half(body: dict[str, Any]) -> None:
             )
 
 
-RULES: dict[str, tuple[Rule, ...]] = {
+CONSTRAINTS: dict[str, tuple[Constraint, ...]] = {
     "createThread": (chunk_overlap_at_most_half,),
 }
 
 
-def for_operation(operation_id: str) -> tuple[Rule, ...]:
-    return RULES.get(operation_id, ())
+def for_operation(operation_id: str) -> tuple[Constraint, ...]:
+    return CONSTRAINTS.get(operation_id, ())

@@ -1,4 +1,4 @@
-"""The OpenAPI contract: where it lives, and its operations with every `$ref` resolved."""
+"""The OpenAPI document: where it lives, and its operations with every `$ref` resolved."""
 
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 
 def default_contract_path() -> Path:
     """The contract shipped inside the installed package, else the one in a source checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "contracts" / CONTRACT_NAME, here.parent / "contracts" / CONTRACT_NAME):
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "contracts" / CONTRACT_NAME, package.parent / "contracts" / CONTRACT_NAME):
         if candidate.is_file():
             return candidate
-    raise FileNotFoundError(f"contract {CONTRACT_NAME} not found next to {here}")
+    raise FileNotFoundError(f"contract {CONTRACT_NAME} not found next to {package}")
 
 
 @dataclass(frozen=True)
