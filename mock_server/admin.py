@@ -33,7 +33,7 @@ from starlette.routing import BaseRoute, Route
 from .errors import APIError, invalid_fault_rule, invalid_request, unknown_fault_rule
 from .faults import FaultSyntaxError, parse_any
 from .responses import JSONResponse
-from .runs import parse_rule
+from .runs import parse_reply_rule
 
 if TYPE_CHECKING:
     from .app import MockApp
@@ -172,7 +172,7 @@ def admin_routes(mock: MockApp) -> list[BaseRoute]:
         given = body if isinstance(body, list) else [body]
         try:
             # Every rule is read before any is added: a bad list adds nothing.
-            rules = [parse_rule(rule) for rule in given]
+            rules = [parse_reply_rule(rule) for rule in given]
         except ValueError as error:
             raise invalid_reply_rule(str(error)) from None
         for rule in rules:

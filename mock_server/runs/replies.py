@@ -127,7 +127,7 @@ def _tool_call(call: Any) -> dict[str, str]:
     return {"name": call["function"], "arguments": orjson.dumps(dict(arguments)).decode()}
 
 
-def parse_rule(rule: Any) -> ReplyRule:
+def parse_reply_rule(rule: Any) -> ReplyRule:
     """One rule from data; ValueError says what is wrong, in words fit for an error message."""
     if not isinstance(rule, Mapping):
         raise ValueError("a reply rule is an object")
@@ -185,7 +185,7 @@ class ReplyBook:
     """The rules in force: those from the configuration, then those added at run time."""
 
     def __init__(self, configured: list[Any] | None = None) -> None:
-        self.configured = [parse_rule(rule) for rule in configured or []]
+        self.configured = [parse_reply_rule(rule) for rule in configured or []]
         self.rules: list[ReplyRule] = list(self.configured)
 
     def add(self, rule: ReplyRule) -> None:
