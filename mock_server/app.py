@@ -57,6 +57,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Before the first request: a store that cannot start fails the start-up, loudly.
+        await store.open()
         # uvicorn runs the shutdown half once the requests in flight have finished (SIGTERM included):
         # the SQLite store then folds its write-ahead log into the file and lets go of it.
         yield
