@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import sqlite3
+import subprocess
+import sys
 import threading
 import tracemalloc
 from collections.abc import Callable
@@ -184,6 +186,17 @@ def test_a_store_that_cannot_open_raises_store_unavailable_when_opened(tmp_path:
     store = open_store(f"sqlite:{tmp_path / 'a_file' / 'x.db'}")  # the constructor does no I/O: no error yet
     with pytest.raises(StoreUnavailable, match="cannot open the sqlite store"):
         run(store.open())
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_stops_with_one_line_when_the_store_cannot_open(tmp_path: Path, workers: str) -> None:
+    (tmp_path / "a_file").write_text("")
+    store = f"sqlite:{tmp_path / 'a_file' / 'x.db'}"
+    command = [sys.executable, "-m", "mock_server", "serve", "--port", "0", "--workers", workers, "--store", store]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.startswith("threads-mock serve: error: cannot open the sqlite store")
+    assert result.stderr.count("\n") == 1, result.stderr
 
 
 def test_backends_are_found_by_scheme_and_declare_whether_workers_share_them(tmp_path: Path) -> None:

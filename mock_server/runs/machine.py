@@ -7,9 +7,9 @@ in the same state; polling simply drops the events.
 
 A stream and a poll (or two polls, or a poll and a cancel) may move the same run at once. Each transition is
 computed on the record as read, then written only if the record is still at that version: the write that
-loses reads the record again and goes on from there, so a run takes each step once. What a step adds beside
-the record (its run step, the assistant's message) is written after the record, by the one that won; and a
-thread's active-run marker is claimed with an insert-if-absent and released only by the run it names.
+loses reads the record again and goes on from there, so a run makes each transition once. What a transition
+adds beside the record (a run step, the assistant's message) is written after the record, by the one that won;
+a thread's active-run marker is claimed with an insert-if-absent and released only while it names the run.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def snapshot(obj: JSON) -> JSON:
 
 
 @dataclass
-class Step:
+class Outcome:
     """A transition's result: its events, and the objects to write once the run's record is written."""
 
     events: list[Event]
@@ -58,7 +58,7 @@ class Step:
 
 
 # A transition changes the record it is given in place; None when there is nothing to do from that state.
-Transition = Callable[[str, JSON], Awaitable[Step | None]]
+Transition = Callable[[str, JSON], Awaitable[Outcome | None]]
 
 
 class RunMachine:
@@ -71,25 +71,25 @@ class RunMachine:
         the record as it is now. `held` follows: the record and version written, or found."""
         run_id = held.data["run"]["id"]
         for _ in range(UPDATE_ATTEMPTS):
-            step = await transition(project, held.data)
-            if step is None:
+            outcome = await transition(project, held.data)
+            if outcome is None:
                 return []
             version = await self.store.replace_record(project, RUN, run_id, held.data, held.version)
             if version is not None:
                 held.version = version
-                await self._write_after(project, held.data, step)
-                return step.events
+                await self._write_after(project, held.data, outcome)
+                return outcome.events
             fresh = await self.store.read_record(project, RUN, run_id)
             if fresh is None:  # its thread went meanwhile
                 raise errors.not_found("run", run_id)
             held.data, held.version = fresh.data, fresh.version
         raise Contention(f"run {run_id} changed under {UPDATE_ATTEMPTS} of its writes in a row")
 
-    async def _write_after(self, project: str, record: JSON, step: Step) -> None:
-        for run_step in step.steps:
-            await self.store.put_record(project, STEP, run_step["id"], run_step, parent=run_step["run_id"])
-        if step.message is not None:
-            await self.store.add_message(project, step.message)
+    async def _write_after(self, project: str, record: JSON, outcome: Outcome) -> None:
+        for step in outcome.steps:
+            await self.store.put_record(project, STEP, step["id"], step, parent=step["run_id"])
+        if outcome.message is not None:
+            await self.store.add_message(project, outcome.message)
         run = record["run"]
         if run["status"] not in ACTIVE_STATUSES:
             # Only while the marker still names this run: the thread may have gone, and a new run claimed it.
@@ -117,25 +117,25 @@ class RunMachine:
         """One status further, as one retrieve of a polled run sees it."""
         return await self._move(project, held, self._advance)
 
-    async def _advance(self, project: str, record: JSON) -> Step | None:
+    async def _advance(self, project: str, record: JSON) -> Outcome | None:
         run = record["run"]
         status = run["status"]
         if status == "queued":
             if run["started_at"] is None:
                 run["started_at"] = self.identity.now()
-            return Step([self._status(record, "in_progress")])
+            return Outcome([self._status(record, "in_progress")])
         if status == "in_progress":
             if record["hold"] > 0:
                 record["hold"] -= 1
-                return Step([])
+                return Outcome([])
             if time.time() < record.get("hold_until", 0.0):
                 return None
             return await self._finish(project, record)
         if status == "cancelling":
             run["cancelled_at"] = self.identity.now()
-            step = await self._close_step(project, record, "cancelled")
-            step.events.append(self._status(record, "cancelled"))
-            return step
+            outcome = await self._close_step(project, record, "cancelled")
+            outcome.events.append(self._status(record, "cancelled"))
+            return outcome
         return None
 
     async def run_to_stop(self, project: str, held: Versioned) -> list[Event]:
@@ -152,7 +152,7 @@ class RunMachine:
             events.append((f"thread.run.{run['status']}", snapshot(run)))
         return events
 
-    async def _finish(self, project: str, record: JSON) -> Step:
+    async def _finish(self, project: str, record: JSON) -> Outcome:
         plan = record["plan"]
         outcome = plan["outcome"]
         run = record["run"]
@@ -162,12 +162,12 @@ class RunMachine:
             run["failed_at"] = self.identity.now()
             run["expires_at"] = None
             run["last_error"] = dict(plan["error"])
-            return Step([self._status(record, "failed")])
+            return Outcome([self._status(record, "failed")])
         if outcome == "expired":
-            return Step([self._status(record, "expired")])
+            return Outcome([self._status(record, "expired")])
         return self._answer(record)
 
-    def _answer(self, record: JSON) -> Step:
+    def _answer(self, record: JSON) -> Outcome:
         run, plan = record["run"], record["plan"]
         text: str = plan["text"]
         reason = plan.get("reason")
@@ -226,9 +226,9 @@ class RunMachine:
         events.append((f"thread.message.{final}", snapshot(message)))
         events.append(("thread.run.step.completed", snapshot(step)))
         events.append(self._status(record, final))
-        return Step(events, [step], message)
+        return Outcome(events, [step], message)
 
-    def _call_tools(self, record: JSON) -> Step:
+    def _call_tools(self, record: JSON) -> Outcome:
         run, plan = record["run"], record["plan"]
         calls = [function_call(self.identity.new_id("call"), c["name"], c["arguments"]) for c in plan["calls"]]
         step = step_object(
@@ -259,12 +259,12 @@ class RunMachine:
             },
         }
         events.append(self._status(record, "requires_action"))
-        return Step(events, [step])
+        return Outcome(events, [step])
 
     async def submit(self, project: str, held: Versioned, tool_outputs: list[JSON]) -> list[Event]:
         """The tool step completes and the run is queued again; refused unless the run waits for exactly these."""
 
-        async def submitted(project: str, record: JSON) -> Step:
+        async def submitted(project: str, record: JSON) -> Outcome:
             run = record["run"]
             if run["status"] != "requires_action":
                 raise errors.run_refuses_tool_outputs(run["status"])
@@ -274,14 +274,14 @@ class RunMachine:
                 got: list[Any] = [o.get("tool_call_id") for o in tool_outputs]
                 raise errors.missing_tool_outputs(expected, got)
             step = await self.store.get_record(project, STEP, record["step_id"])
-            done = Step([])
+            done = Outcome([])
             if step is not None:
                 for call in step["step_details"]["tool_calls"]:
                     call["function"]["output"] = outputs.get(call["id"], "")
                 usage = usage_object(record["prompt_tokens"], record.get("pending_completion", 0))
                 step.update(status="completed", completed_at=self.identity.now(), usage=usage)
                 record["usage"] = add_usage(record.get("usage"), usage)
-                done = Step([("thread.run.step.completed", snapshot(step))], [step])
+                done = Outcome([("thread.run.step.completed", snapshot(step))], [step])
             record["step_id"] = None
             run["required_action"] = None
             done.events.append(self._status(record, "queued"))
@@ -292,23 +292,23 @@ class RunMachine:
     async def cancel(self, project: str, held: Versioned) -> list[Event]:
         """The run goes cancelling (and cancelled at the next step); refused once it has stopped."""
 
-        async def cancelled(project: str, record: JSON) -> Step:
+        async def cancelled(project: str, record: JSON) -> Outcome:
             status = record["run"]["status"]
             if status not in ("queued", "in_progress", "requires_action"):
                 raise errors.cannot_cancel(status)
-            return Step([self._status(record, "cancelling")])
+            return Outcome([self._status(record, "cancelling")])
 
         return await self._move(project, held, cancelled)
 
-    async def _close_step(self, project: str, record: JSON, status: str) -> Step:
+    async def _close_step(self, project: str, record: JSON, status: str) -> Outcome:
         if record.get("step_id") is None:
-            return Step([])
+            return Outcome([])
         step = await self.store.get_record(project, STEP, record["step_id"])
         record["step_id"] = None
         if step is None:
-            return Step([])
+            return Outcome([])
         step.update(status=status, cancelled_at=self.identity.now())
-        return Step([(f"thread.run.step.{status}", snapshot(step))], [step])
+        return Outcome([(f"thread.run.step.{status}", snapshot(step))], [step])
 
 
 def add_usage(total: Any, usage: JSON) -> JSON:
