@@ -88,6 +88,8 @@ class MockApp:
 
     @asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        # Before the first request: a store that cannot start fails the start-up, loudly.
+        await self.store.open()
         # uvicorn runs the shutdown half once the requests in flight have finished (SIGTERM included):
         # the SQLite store then folds its write-ahead log into the file and lets go of it.
         yield

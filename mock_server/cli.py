@@ -163,6 +163,7 @@ def serve(options: dict[str, object]) -> int:
 
     from .app import create_app
     from .settings import Settings
+    from .store import probe
 
     settings = Settings.load(options)
     configure_logging(settings)
@@ -171,14 +172,15 @@ def serve(options: dict[str, object]) -> int:
         print(f"threads-mock serve: error: {problem}", file=sys.stderr)
         return 2
     try:
-        # With workers too: this checks every setting, and creates the store's file, before any worker starts.
+        # With workers too: this checks every setting, and opens the store once (creating its file, reaching
+        # its server) before any worker starts or any port is bound.
         app = create_app(settings)
-    except ValueError as error:  # a bad fault rule, rate limit or store from the environment or the config file
+        asyncio.run(probe(app.store))
+    except ValueError as error:  # a bad fault rule, rate limit or store; a store that cannot open (StoreUnavailable)
         print(f"threads-mock serve: error: {error}", file=sys.stderr)
         return 2
     print(f"threads-mock {__version__} on http://{settings.host}:{settings.port}/v1", file=sys.stderr, flush=True)
     if settings.workers > 1:
-        asyncio.run(app.store.close())
         serve_workers(settings, options)
         return 0
     settle_heap()

@@ -10,7 +10,7 @@ from .. import errors
 from ..api import ThreadsAPI, merged_within_limit
 from ..objects import deleted_object, list_object, message_object, tool_resources_object
 from ..responses import JSONResponse
-from ..store import JSON, ListQuery
+from ..store import JSON, ListQuery, Versioned
 from ..types import Call, Handler
 from .machine import ACTIVE, RUN, STEP, STOP_STATUSES, Event, RunMachine
 from .objects import assistant_object, count_tokens, message_text, run_object
@@ -80,20 +80,30 @@ class RunsAPI:
         return await self._assistant(call.project, call.path["assistant_id"])
 
     async def modify_assistant(self, call: Call) -> JSON:
-        assistant = await self._assistant(call.project, call.path["assistant_id"])
+        assistant_id = call.path["assistant_id"]
         body = call.body
-        for key in ("model", "name", "description", "instructions", "tools", "temperature", "top_p"):
-            if key in body and (body[key] is not None or key in ("name", "description", "instructions")):
-                assistant[key] = body[key]
-        for key in ("reasoning_effort", "response_format"):
-            if key in body:
-                assistant[key] = body[key] if body[key] is not None or key == "reasoning_effort" else "auto"
-        if body.get("tool_resources") is not None:
-            assistant["tool_resources"] = tool_resources_object(body["tool_resources"], self.identity)
-        if "metadata" in body:
-            assistant["metadata"] = merged_within_limit(assistant.get("metadata"), body["metadata"])
-        await self.store.put_record(call.project, ASSISTANT, assistant["id"], assistant)
-        return assistant
+        await self._assistant(call.project, assistant_id)
+        resources = body.get("tool_resources")
+        if resources is not None:
+            resources = tool_resources_object(resources, self.identity)
+
+        def change(assistant: JSON) -> JSON:
+            for key in ("model", "name", "description", "instructions", "tools", "temperature", "top_p"):
+                if key in body and (body[key] is not None or key in ("name", "description", "instructions")):
+                    assistant[key] = body[key]
+            for key in ("reasoning_effort", "response_format"):
+                if key in body:
+                    assistant[key] = body[key] if body[key] is not None or key == "reasoning_effort" else "auto"
+            if resources is not None:
+                assistant["tool_resources"] = resources
+            if "metadata" in body:
+                assistant["metadata"] = merged_within_limit(assistant.get("metadata"), body["metadata"])
+            return assistant
+
+        updated = await self.store.update_record(call.project, ASSISTANT, assistant_id, change)
+        if updated is None:
+            raise errors.not_found("assistant", assistant_id)
+        return updated
 
     async def delete_assistant(self, call: Call) -> JSON:
         assistant_id = call.path["assistant_id"]
@@ -110,17 +120,18 @@ class RunsAPI:
             headers["openai-poll-after-ms"] = str(self.poll_after_ms)
         return JSONResponse(run, headers=headers)
 
-    async def _record(self, call: Call) -> JSON:
+    async def _record(self, call: Call) -> Versioned:
+        """The run's record, with the version its next write must find."""
         thread_id, run_id = call.path["thread_id"], call.path["run_id"]
         # The thread first: the runs of a deleted thread are gone with it, as its messages are.
         await self.threads.adopt_thread(call)
         await self.threads.require_thread(call)
-        record = await self.store.get_record(call.project, RUN, run_id)
-        if record is None or record["run"]["thread_id"] != thread_id:
+        found = await self.store.read_record(call.project, RUN, run_id)
+        if found is None or found.data["run"]["thread_id"] != thread_id:
             raise errors.not_found("run", run_id)
-        return record
+        return found
 
-    async def _start(self, project: str, thread_id: str, assistant: JSON, body: JSON) -> tuple[JSON, list[Event]]:
+    async def _start(self, project: str, thread_id: str, assistant: JSON, body: JSON) -> tuple[Versioned, list[Event]]:
         page = await self.store.list_messages(project, thread_id, ListQuery(limit=100, order="desc"))
         messages = page.items if page is not None else []
         last_user = next((m for m in messages if m["role"] == "user"), None)
@@ -148,19 +159,19 @@ class RunsAPI:
             "usage": None,
             "prompt_tokens": sum(count_tokens(message_text(m)) for m in messages) + count_tokens(run["instructions"]),
         }
-        events = await self.machine.start(project, record)
-        return record, events
+        return await self.machine.start(project, record)
 
-    async def _respond(self, call: Call, record: JSON, events: list[Event]) -> Response:
+    async def _respond(self, call: Call, held: Versioned, events: list[Event]) -> Response:
         if call.body.get("stream"):
-            events = events + await self.machine.run_to_stop(call.project, record)
+            events = events + await self.machine.run_to_stop(call.project, held)
             return event_stream(events)
-        return self._answer(record["run"])
+        return self._answer(held.data["run"])
 
     async def create_run(self, call: Call) -> Response:
         thread_id = call.path["thread_id"]
         await self.threads.adopt_thread(call)
         await self.threads.require_thread(call)
+        # Refused here before anything is written; the claim in `machine.start` is what makes it certain.
         active = await self.store.get_record(call.project, ACTIVE, thread_id)
         if active is not None:
             raise errors.active_run_blocks_run(thread_id, active["run_id"])
@@ -168,15 +179,15 @@ class RunsAPI:
         for request in call.body.get("additional_messages") or []:
             message = message_object(self.identity.new_id("msg"), thread_id, self.identity.now(), request)
             await self.store.add_message(call.project, message)
-        record, events = await self._start(call.project, thread_id, assistant, call.body)
-        return await self._respond(call, record, events)
+        held, events = await self._start(call.project, thread_id, assistant, call.body)
+        return await self._respond(call, held, events)
 
     async def create_thread_and_run(self, call: Call) -> Response:
         body = call.body
         assistant = await self._assistant(call.project, body["assistant_id"])
         thread = await self.threads.new_thread(call.project, body.get("thread") or {})
-        record, events = await self._start(call.project, thread["id"], assistant, body)
-        return await self._respond(call, record, [("thread.created", thread), *events])
+        held, events = await self._start(call.project, thread["id"], assistant, body)
+        return await self._respond(call, held, [("thread.created", thread), *events])
 
     async def list_runs(self, call: Call) -> JSON:
         await self.threads.adopt_thread(call)
@@ -185,47 +196,44 @@ class RunsAPI:
         return list_object([record["run"] for record in page.items], page.has_more)
 
     async def get_run(self, call: Call) -> Response:
-        record = await self._record(call)
-        await self.machine.advance(call.project, record)
-        return self._answer(record["run"])
+        held = await self._record(call)
+        await self.machine.advance(call.project, held)
+        return self._answer(held.data["run"])
 
     async def modify_run(self, call: Call) -> JSON:
-        record = await self._record(call)
-        run: JSON = record["run"]
-        run["metadata"] = merged_within_limit(run.get("metadata"), call.body.get("metadata"))
-        await self.machine.save(call.project, record)
+        run_id = call.path["run_id"]
+        metadata = call.body.get("metadata")
+
+        def change(record: JSON) -> JSON:
+            record["run"]["metadata"] = merged_within_limit(record["run"].get("metadata"), metadata)
+            return record
+
+        await self._record(call)
+        updated = await self.store.update_record(call.project, RUN, run_id, change)
+        if updated is None:
+            raise errors.not_found("run", run_id)
+        run: JSON = updated["run"]
         return run
 
     async def cancel_run(self, call: Call) -> Response:
-        record = await self._record(call)
-        status = record["run"]["status"]
-        if status not in ("queued", "in_progress", "requires_action"):
-            raise errors.cannot_cancel(status)
-        await self.machine.cancel(call.project, record)
-        return self._answer(record["run"])
+        held = await self._record(call)
+        await self.machine.cancel(call.project, held)
+        return self._answer(held.data["run"])
 
     async def submit_tool_outputs(self, call: Call) -> Response:
-        record = await self._record(call)
-        run = record["run"]
-        if run["status"] != "requires_action":
-            raise errors.run_refuses_tool_outputs(run["status"])
-        expected = [c["id"] for c in run["required_action"]["submit_tool_outputs"]["tool_calls"]]
-        outputs = {o.get("tool_call_id"): o.get("output", "") for o in call.body["tool_outputs"]}
-        got = [o.get("tool_call_id") for o in call.body["tool_outputs"]]
-        if any(call_id not in outputs for call_id in expected):
-            raise errors.missing_tool_outputs(expected, got)
-        events = await self.machine.submit(call.project, record, outputs)
-        return await self._respond(call, record, events)
+        held = await self._record(call)
+        events = await self.machine.submit(call.project, held, call.body["tool_outputs"])
+        return await self._respond(call, held, events)
 
     async def list_run_steps(self, call: Call) -> JSON:
-        record = await self._record(call)
-        page = await self.store.list_records(call.project, STEP, record["run"]["id"], list_query(call))
+        held = await self._record(call)
+        page = await self.store.list_records(call.project, STEP, held.data["run"]["id"], list_query(call))
         return list_object(page.items, page.has_more)
 
     async def get_run_step(self, call: Call) -> JSON:
-        record = await self._record(call)
+        held = await self._record(call)
         step = await self.store.get_record(call.project, STEP, call.path["step_id"])
-        if step is None or step["run_id"] != record["run"]["id"]:
+        if step is None or step["run_id"] != held.data["run"]["id"]:
             raise errors.not_found("run step", call.path["step_id"])
         return step
 

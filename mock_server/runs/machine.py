@@ -4,6 +4,12 @@ A run is kept as a record {"run": the run object, "plan": what it will do, "hold
 in_progress, "step_id": its pending tool_calls step, "usage": tokens so far}. Every transition returns the
 events the real API streamed for it, so a streamed run and a polled run go through the same code and end
 in the same state; polling simply drops the events.
+
+A stream and a poll (or two polls, or a poll and a cancel) may move the same run at once. Each transition is
+computed on the record as read, then written only if the record is still at that version: the write that
+loses reads the record again and goes on from there, so a run makes each transition once. What a transition
+adds beside the record (a run step, the assistant's message) is written after the record, by the one that won;
+a thread's active-run marker is claimed with an insert-if-absent and released only while it names the run.
 """
 
 from __future__ import annotations
@@ -11,11 +17,14 @@ from __future__ import annotations
 import asyncio
 import copy
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
+from .. import errors
 from ..ids import Identity
 from ..objects import message_object
-from ..store import JSON, Store
+from ..store import JSON, UPDATE_ATTEMPTS, Contention, Store, Versioned
 from .objects import (
     count_tokens,
     first_tokens,
@@ -39,86 +48,126 @@ def snapshot(obj: JSON) -> JSON:
     return copy.deepcopy(obj)
 
 
+@dataclass
+class Outcome:
+    """A transition's result: its events, and the objects to write once the run's record is written."""
+
+    events: list[Event]
+    steps: list[JSON] = field(default_factory=list)
+    message: JSON | None = None
+
+
+# A transition changes the record it is given in place; None when there is nothing to do from that state.
+Transition = Callable[[str, JSON], Awaitable[Outcome | None]]
+
+
 class RunMachine:
     def __init__(self, store: Store, identity: Identity) -> None:
         self.store = store
         self.identity = identity
 
-    async def save(self, project: str, record: JSON) -> None:
-        run = record["run"]
-        await self.store.put_record(project, RUN, run["id"], record, parent=run["thread_id"])
-        if run["status"] in ACTIVE_STATUSES:
-            # Under its thread, so that it goes with the thread.
-            await self.store.put_record(
-                project, ACTIVE, run["thread_id"], {"run_id": run["id"]}, parent=run["thread_id"]
-            )
-        else:
-            active = await self.store.get_record(project, ACTIVE, run["thread_id"])
-            if active is not None and active["run_id"] == run["id"]:
-                await self.store.delete_record(project, ACTIVE, run["thread_id"])
+    async def _move(self, project: str, held: Versioned, transition: Transition) -> list[Event]:
+        """The transition applied to the record and written if nobody wrote it meanwhile; else done again on
+        the record as it is now. `held` follows: the record and version written, or found."""
+        run_id = held.data["run"]["id"]
+        for _ in range(UPDATE_ATTEMPTS):
+            outcome = await transition(project, held.data)
+            if outcome is None:
+                return []
+            version = await self.store.replace_record(project, RUN, run_id, held.data, held.version)
+            if version is not None:
+                held.version = version
+                await self._write_after(project, held.data, outcome)
+                return outcome.events
+            fresh = await self.store.read_record(project, RUN, run_id)
+            if fresh is None:  # its thread went meanwhile
+                raise errors.not_found("run", run_id)
+            held.data, held.version = fresh.data, fresh.version
+        raise Contention(f"run {run_id} changed under {UPDATE_ATTEMPTS} of its writes in a row")
 
-    async def save_step(self, project: str, step: JSON) -> None:
-        await self.store.put_record(project, STEP, step["id"], step, parent=step["run_id"])
+    async def _write_after(self, project: str, record: JSON, outcome: Outcome) -> None:
+        for step in outcome.steps:
+            await self.store.put_record(project, STEP, step["id"], step, parent=step["run_id"])
+        if outcome.message is not None:
+            await self.store.add_message(project, outcome.message)
+        run = record["run"]
+        if run["status"] not in ACTIVE_STATUSES:
+            # Only while the marker still names this run: the thread may have gone, and a new run claimed it.
+            marker = await self.store.read_record(project, ACTIVE, run["thread_id"])
+            if marker is not None and marker.data["run_id"] == run["id"]:
+                await self.store.delete_record(project, ACTIVE, run["thread_id"], version=marker.version)
 
     def _status(self, record: JSON, status: str) -> Event:
         record["run"]["status"] = status
         return f"thread.run.{status}", snapshot(record["run"])
 
-    async def start(self, project: str, record: JSON) -> list[Event]:
-        await self.save(project, record)
-        run = snapshot(record["run"])
-        return [("thread.run.created", run), ("thread.run.queued", run)]
+    async def start(self, project: str, record: JSON) -> tuple[Versioned, list[Event]]:
+        """Claims the thread for the run (refused while another run is active on it), then stores the run."""
+        run = record["run"]
+        # Under its thread, so that it goes with the thread.
+        marker = {"run_id": run["id"]}
+        active = await self.store.add_record(project, ACTIVE, run["thread_id"], marker, parent=run["thread_id"])
+        if active is not None:
+            raise errors.active_run_blocks_run(run["thread_id"], active["run_id"])
+        version = await self.store.put_record(project, RUN, run["id"], record, parent=run["thread_id"])
+        created = snapshot(run)
+        return Versioned(record, version), [("thread.run.created", created), ("thread.run.queued", created)]
 
-    async def advance(self, project: str, record: JSON) -> list[Event]:
+    async def advance(self, project: str, held: Versioned) -> list[Event]:
         """One status further, as one retrieve of a polled run sees it."""
+        return await self._move(project, held, self._advance)
+
+    async def _advance(self, project: str, record: JSON) -> Outcome | None:
         run = record["run"]
         status = run["status"]
-        events: list[Event] = []
         if status == "queued":
             if run["started_at"] is None:
                 run["started_at"] = self.identity.now()
-            events.append(self._status(record, "in_progress"))
-        elif status == "in_progress":
-            if record["hold"] > 0 or time.time() < record.get("hold_until", 0.0):
-                record["hold"] = max(0, record["hold"] - 1)
-                await self.save(project, record)
-                return []
-            events.extend(await self._finish(project, record))
-        elif status == "cancelling":
+            return Outcome([self._status(record, "in_progress")])
+        if status == "in_progress":
+            if record["hold"] > 0:
+                record["hold"] -= 1
+                return Outcome([])
+            if time.time() < record.get("hold_until", 0.0):
+                return None
+            return await self._finish(project, record)
+        if status == "cancelling":
             run["cancelled_at"] = self.identity.now()
-            events.extend(await self._close_step(project, record, "cancelled"))
-            events.append(self._status(record, "cancelled"))
-        else:
-            return []
-        await self.save(project, record)
-        return events
+            outcome = await self._close_step(project, record, "cancelled")
+            outcome.events.append(self._status(record, "cancelled"))
+            return outcome
+        return None
 
-    async def run_to_stop(self, project: str, record: JSON) -> list[Event]:
+    async def run_to_stop(self, project: str, held: Versioned) -> list[Event]:
         """Every transition until the run stops where a poller would: what a stream sends."""
         events: list[Event] = []
-        while record["run"]["status"] not in STOP_STATUSES:
-            if record["run"]["status"] == "in_progress":
+        while held.data["run"]["status"] not in STOP_STATUSES:
+            if held.data["run"]["status"] == "in_progress":
                 # A run held for some seconds keeps its stream open that long, as a slow model would.
-                await asyncio.sleep(max(0.0, record.get("hold_until", 0.0) - time.time()))
-            events.extend(await self.advance(project, record))
+                await asyncio.sleep(max(0.0, held.data.get("hold_until", 0.0) - time.time()))
+            events.extend(await self.advance(project, held))
+        run = held.data["run"]
+        if not events or events[-1][0] != f"thread.run.{run['status']}":
+            # A poll moved the run to its stop while the stream waited: the stream ends where the run is.
+            events.append((f"thread.run.{run['status']}", snapshot(run)))
         return events
 
-    async def _finish(self, project: str, record: JSON) -> list[Event]:
+    async def _finish(self, project: str, record: JSON) -> Outcome:
         plan = record["plan"]
         outcome = plan["outcome"]
         run = record["run"]
         if outcome == "tool_calls":
-            return await self._call_tools(project, record)
+            return self._call_tools(record)
         if outcome == "fail":
             run["failed_at"] = self.identity.now()
             run["expires_at"] = None
             run["last_error"] = dict(plan["error"])
-            return [self._status(record, "failed")]
+            return Outcome([self._status(record, "failed")])
         if outcome == "expired":
-            return [self._status(record, "expired")]
-        return await self._answer(project, record)
+            return Outcome([self._status(record, "expired")])
+        return self._answer(record)
 
-    async def _answer(self, project: str, record: JSON) -> list[Event]:
+    def _answer(self, record: JSON) -> Outcome:
         run, plan = record["run"], record["plan"]
         text: str = plan["text"]
         reason = plan.get("reason")
@@ -144,7 +193,6 @@ class RunMachine:
             run_id=run["id"],
         )
         message.update(status="in_progress", completed_at=None)
-        await self.save_step(project, step)
         events: list[Event] = [
             ("thread.run.step.created", snapshot(step)),
             ("thread.run.step.in_progress", snapshot(step)),
@@ -175,14 +223,12 @@ class RunMachine:
             message.update(status="incomplete", incomplete_at=now, incomplete_details={"reason": "max_tokens"})
             run.update(incomplete_details={"reason": reason}, expires_at=None)
             final = "incomplete"
-        await self.store.add_message(project, message)
-        await self.save_step(project, step)
         events.append((f"thread.message.{final}", snapshot(message)))
         events.append(("thread.run.step.completed", snapshot(step)))
         events.append(self._status(record, final))
-        return events
+        return Outcome(events, [step], message)
 
-    async def _call_tools(self, project: str, record: JSON) -> list[Event]:
+    def _call_tools(self, record: JSON) -> Outcome:
         run, plan = record["run"], record["plan"]
         calls = [function_call(self.identity.new_id("call"), c["name"], c["arguments"]) for c in plan["calls"]]
         step = step_object(
@@ -201,7 +247,6 @@ class RunMachine:
                     ("thread.run.step.delta", {"id": step["id"], "object": "thread.run.step.delta", "delta": delta})
                 )
         step["step_details"]["tool_calls"] = calls
-        await self.save_step(project, step)
         record["step_id"] = step["id"]
         record["plan"] = {"outcome": "reply", "text": plan["then"]}
         record["pending_completion"] = sum(count_tokens(c["function"]["arguments"]) for c in calls)
@@ -214,42 +259,56 @@ class RunMachine:
             },
         }
         events.append(self._status(record, "requires_action"))
-        return events
+        return Outcome(events, [step])
 
-    async def submit(self, project: str, record: JSON, outputs: dict[str, str]) -> list[Event]:
-        """Outputs accepted (the caller checked them): the tool step completes and the run is queued again."""
-        run = record["run"]
-        step = await self.store.get_record(project, STEP, record["step_id"])
-        events: list[Event] = []
-        if step is not None:
-            for call in step["step_details"]["tool_calls"]:
-                call["function"]["output"] = outputs.get(call["id"], "")
-            usage = usage_object(record["prompt_tokens"], record.get("pending_completion", 0))
-            step.update(status="completed", completed_at=self.identity.now(), usage=usage)
-            record["usage"] = add_usage(record.get("usage"), usage)
-            await self.save_step(project, step)
-            events.append(("thread.run.step.completed", snapshot(step)))
-        record["step_id"] = None
-        run["required_action"] = None
-        events.append(self._status(record, "queued"))
-        await self.save(project, record)
-        return events
+    async def submit(self, project: str, held: Versioned, tool_outputs: list[JSON]) -> list[Event]:
+        """The tool step completes and the run is queued again; refused unless the run waits for exactly these."""
 
-    async def cancel(self, project: str, record: JSON) -> list[Event]:
-        events = [self._status(record, "cancelling")]
-        await self.save(project, record)
-        return events
+        async def submitted(project: str, record: JSON) -> Outcome:
+            run = record["run"]
+            if run["status"] != "requires_action":
+                raise errors.run_refuses_tool_outputs(run["status"])
+            expected = [c["id"] for c in run["required_action"]["submit_tool_outputs"]["tool_calls"]]
+            outputs = {o.get("tool_call_id"): o.get("output", "") for o in tool_outputs}
+            if any(call_id not in outputs for call_id in expected):
+                got: list[Any] = [o.get("tool_call_id") for o in tool_outputs]
+                raise errors.missing_tool_outputs(expected, got)
+            step = await self.store.get_record(project, STEP, record["step_id"])
+            done = Outcome([])
+            if step is not None:
+                for call in step["step_details"]["tool_calls"]:
+                    call["function"]["output"] = outputs.get(call["id"], "")
+                usage = usage_object(record["prompt_tokens"], record.get("pending_completion", 0))
+                step.update(status="completed", completed_at=self.identity.now(), usage=usage)
+                record["usage"] = add_usage(record.get("usage"), usage)
+                done = Outcome([("thread.run.step.completed", snapshot(step))], [step])
+            record["step_id"] = None
+            run["required_action"] = None
+            done.events.append(self._status(record, "queued"))
+            return done
 
-    async def _close_step(self, project: str, record: JSON, status: str) -> list[Event]:
+        return await self._move(project, held, submitted)
+
+    async def cancel(self, project: str, held: Versioned) -> list[Event]:
+        """The run goes cancelling (and cancelled at the next step); refused once it has stopped."""
+
+        async def cancelled(project: str, record: JSON) -> Outcome:
+            status = record["run"]["status"]
+            if status not in ("queued", "in_progress", "requires_action"):
+                raise errors.cannot_cancel(status)
+            return Outcome([self._status(record, "cancelling")])
+
+        return await self._move(project, held, cancelled)
+
+    async def _close_step(self, project: str, record: JSON, status: str) -> Outcome:
         if record.get("step_id") is None:
-            return []
+            return Outcome([])
         step = await self.store.get_record(project, STEP, record["step_id"])
         record["step_id"] = None
         if step is None:
-            return []
+            return Outcome([])
         step.update(status=status, cancelled_at=self.identity.now())
-        await self.save_step(project, step)
-        return [(f"thread.run.step.{status}", snapshot(step))]
+        return Outcome([(f"thread.run.step.{status}", snapshot(step))], [step])
 
 
 def add_usage(total: Any, usage: JSON) -> JSON:

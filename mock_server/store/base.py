@@ -1,26 +1,49 @@
-"""The store: threads and messages kept per project (API key), free of HTTP.
+"""The store: threads, messages and records kept per project (API key), free of HTTP.
 
-A backend is one module with a class that satisfies `Store`; `open_store` picks it from a URL.
+A backend is one module in `store/backends/` with a subclass of `Store` and a `register(Backend(...))` line;
+`open_store` finds it by the scheme of a `--store` URL.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, TypedDict
+from typing import Any, Literal, TypeAlias, TypedDict
 
 JSON = dict[str, Any]
 Change = Callable[[JSON], JSON]
+# What a read hands out beside the data, for a conditional write to hand back. Each backend picks its own:
+# a counter, a write stamp, or the stored bytes themselves; callers never look inside.
+Version: TypeAlias = object
 DEFAULT_MAX_THREADS = 100_000
+# How often `update_*` reads again after losing to another writer. Memory and SQLite never lose (nothing
+# interleaves inside their calls); a network backend loses about once per concurrent writer.
+UPDATE_ATTEMPTS = 64
 
 log = logging.getLogger("threads_mock.store")
+
+
+class StoreUnavailable(ValueError):
+    """`open()` failed: a file that cannot be written, a server that cannot be reached. A ValueError, as every
+    refusal of a `--store` setting is, with a message fit for the command line."""
+
+
+class Contention(RuntimeError):
+    """An update lost to other writers UPDATE_ATTEMPTS times in a row."""
 
 
 class Stats(TypedDict):
     threads: int  # held now, all projects together
     max_threads: int
     evicted: int  # least recently used threads dropped to stay within max_threads, since the last reset
+
+
+@dataclass(slots=True)
+class Versioned:
+    data: JSON
+    version: Version
 
 
 def check_max_threads(max_threads: int) -> int:
@@ -53,52 +76,150 @@ class Page:
     has_more: bool
 
 
-class Store(Protocol):
-    """Every call on a thread or its messages counts as a use of that thread for eviction (`threads` does not).
+class Store(ABC):
+    """Every call is atomic on its own: a backend that awaits I/O inside a call makes it one transaction or one
+    server-side operation. What spans calls is made safe by versions: `read_*` answers an object with its
+    version, `replace_*` writes only while the object still has it (and answers the new one, or None when
+    it lost), and `update_*` (shared by every backend, below) retries read, change and replace until the
+    replace wins. `add_record` and `delete_record(..., version=...)` are the insert-if-absent and
+    compare-and-delete that claiming and releasing a thread's active run need.
 
+    Every call on a thread or its messages counts as a use of that thread for eviction (`threads` does not).
     `threads` lists a project's threads in creation order.
     Creating a thread whose id is already stored replaces it (a seeded server restarted on a durable store
     hands out the same ids again); so does adding a message whose id the thread already has.
+
+    Records are the other objects (assistants, runs, run steps), each of a `kind`, found by id, and listed in
+    creation order under a `parent` (a run's thread, a step's run; "" for top-level ones). Putting an id that
+    exists replaces its data and keeps its place. A thread that goes (deleted, replaced or evicted) takes the
+    records under it and the records under those with it: a run's steps go with its thread.
     """
 
+    @abstractmethod
+    async def open(self) -> None:
+        """Start-up, awaited before the server takes requests: connect, create what is missing, and raise
+        StoreUnavailable if that fails. A closed store may be opened again. The constructor does no I/O."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Let go of what `open` took; awaited after the last request."""
+
+    # -- threads
+
+    @abstractmethod
     async def create_thread(self, project: str, thread: JSON, messages: Sequence[JSON]) -> None: ...
 
+    @abstractmethod
     async def get_thread(self, project: str, thread_id: str) -> JSON | None: ...
 
-    async def update_thread(self, project: str, thread_id: str, change: Change) -> JSON | None: ...
+    @abstractmethod
+    async def read_thread(self, project: str, thread_id: str) -> Versioned | None: ...
 
+    @abstractmethod
+    async def replace_thread(self, project: str, thread_id: str, thread: JSON, version: Version) -> Version | None: ...
+
+    @abstractmethod
     async def delete_thread(self, project: str, thread_id: str) -> bool: ...
 
+    @abstractmethod
     async def threads(self, project: str) -> list[JSON]: ...
 
+    # -- messages
+
+    @abstractmethod
     async def add_message(self, project: str, message: JSON) -> bool: ...
 
+    @abstractmethod
     async def get_message(self, project: str, thread_id: str, message_id: str) -> JSON | None: ...
 
-    async def update_message(self, project: str, thread_id: str, message_id: str, change: Change) -> JSON | None: ...
+    @abstractmethod
+    async def read_message(self, project: str, thread_id: str, message_id: str) -> Versioned | None: ...
 
+    @abstractmethod
+    async def replace_message(
+        self, project: str, thread_id: str, message_id: str, message: JSON, version: Version
+    ) -> Version | None: ...
+
+    @abstractmethod
     async def delete_message(self, project: str, thread_id: str, message_id: str) -> bool: ...
 
+    @abstractmethod
     async def list_messages(self, project: str, thread_id: str, query: ListQuery) -> Page | None: ...
 
-    # Records: the other objects (assistants, runs, run steps), each of a `kind`, found by id, and listed in
-    # creation order under a `parent` (a run's thread, a step's run; "" for top-level ones). Putting an id
-    # that exists replaces its data and keeps its place. A thread that goes (deleted, replaced or evicted)
-    # takes the records under it and the records under those with it: a run's steps go with its thread.
+    # -- records
 
-    async def put_record(self, project: str, kind: str, record_id: str, data: JSON, parent: str = "") -> None: ...
+    @abstractmethod
+    async def put_record(self, project: str, kind: str, record_id: str, data: JSON, parent: str = "") -> Version: ...
 
+    @abstractmethod
+    async def add_record(self, project: str, kind: str, record_id: str, data: JSON, parent: str = "") -> JSON | None:
+        """Puts the record unless its id is taken: None when it went in, else the record that holds the id."""
+
+    @abstractmethod
     async def get_record(self, project: str, kind: str, record_id: str) -> JSON | None: ...
 
-    async def delete_record(self, project: str, kind: str, record_id: str) -> bool: ...
+    @abstractmethod
+    async def read_record(self, project: str, kind: str, record_id: str) -> Versioned | None: ...
 
+    @abstractmethod
+    async def replace_record(
+        self, project: str, kind: str, record_id: str, data: JSON, version: Version
+    ) -> Version | None: ...
+
+    @abstractmethod
+    async def delete_record(self, project: str, kind: str, record_id: str, version: Version | None = None) -> bool:
+        """With a version, deletes only while the record still has it."""
+
+    @abstractmethod
     async def list_records(self, project: str, kind: str, parent: str, query: ListQuery) -> Page: ...
 
+    # -- the whole store
+
+    @abstractmethod
     async def stats(self) -> Stats: ...
 
+    @abstractmethod
     async def clear(self) -> None: ...
 
-    async def close(self) -> None: ...
+    # -- read, change, write if unchanged: the same for every backend
+
+    async def update_thread(self, project: str, thread_id: str, change: Change) -> JSON | None:
+        return await updated(
+            lambda: self.read_thread(project, thread_id),
+            lambda data, version: self.replace_thread(project, thread_id, data, version),
+            change,
+        )
+
+    async def update_message(self, project: str, thread_id: str, message_id: str, change: Change) -> JSON | None:
+        return await updated(
+            lambda: self.read_message(project, thread_id, message_id),
+            lambda data, version: self.replace_message(project, thread_id, message_id, data, version),
+            change,
+        )
+
+    async def update_record(self, project: str, kind: str, record_id: str, change: Change) -> JSON | None:
+        return await updated(
+            lambda: self.read_record(project, kind, record_id),
+            lambda data, version: self.replace_record(project, kind, record_id, data, version),
+            change,
+        )
+
+
+async def updated(
+    read: Callable[[], Awaitable[Versioned | None]],
+    replace: Callable[[JSON, Version], Awaitable[Version | None]],
+    change: Change,
+) -> JSON | None:
+    """The object changed and written back unless another write came in between (then read and changed
+    again); None when it is not there. `change` gets a fresh copy each time and may raise: nothing is written."""
+    for _ in range(UPDATE_ATTEMPTS):
+        found = await read()
+        if found is None:
+            return None
+        data = change(found.data)
+        if await replace(data, found.version) is not None:
+            return data
+    raise Contention(f"an update lost to other writers {UPDATE_ATTEMPTS} times in a row")
 
 
 def page_of(ids: list[str], query: ListQuery) -> tuple[list[str], bool]:

@@ -10,21 +10,27 @@ from typing import Any
 
 import orjson
 
-from .base import (
+from ..base import (
     DEFAULT_MAX_THREADS,
     JSON,
-    Change,
     ListQuery,
     Page,
     Stats,
+    Store,
+    Version,
+    Versioned,
     check_max_threads,
     warn_eviction,
 )
+from ..registry import Backend, register
 
 
 def encode(obj: JSON) -> bytes:
     # orjson (3.12 on) hands back bytes whose buffer is at least 4 KiB and never trimmed; a copy keeps a
     # stored object at its own size: a typical thread is ~150 bytes, 25 times less.
+    # The copy is also the object's version: every write makes a new bytes object (JSON is never one byte
+    # long, the only lengths CPython shares), compared by identity; a caller holding it keeps it from
+    # being freed and its address reused, so a version never comes back.
     return bytes(memoryview(orjson.dumps(obj)))
 
 
@@ -51,7 +57,7 @@ def page_from(ids: dict[str, Any] | list[str], query: ListQuery) -> tuple[list[s
     return page[: query.limit], len(page) > query.limit
 
 
-class MemoryStore:
+class MemoryStore(Store):
     """Everything is kept in a few dicts made at start-up, keyed by tuples of strings, holding bytes or dicts
     of strings and bytes: none of it is tracked by the garbage collector once it has looked at it, so a store
     of 100,000 threads adds nothing to the young collections that run between requests. Few objects per
@@ -96,14 +102,21 @@ class MemoryStore:
                     dropped.append(record_id)
         return dropped
 
-    def _put_message(self, key: ThreadKey, message: JSON) -> None:
+    def _put_message(self, key: ThreadKey, message: JSON) -> bytes:
         message_id = message["id"]
-        self._messages[key][message_id] = encode(message)
+        self._messages[key][message_id] = encoded = encode(message)
         run_id = message.get("run_id")
         if run_id is not None:
             self._message_runs.setdefault(key, {})[message_id] = run_id
         elif key in self._message_runs:
             self._message_runs[key].pop(message_id, None)
+        return encoded
+
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
 
     async def create_thread(self, project: str, thread: JSON, messages: Sequence[JSON]) -> None:
         # One copy of a project's key, not one per stored thread.
@@ -127,14 +140,17 @@ class MemoryStore:
         found = self._touch((project, thread_id))
         return None if found is None else orjson.loads(found)
 
-    async def update_thread(self, project: str, thread_id: str, change: Change) -> JSON | None:
+    async def read_thread(self, project: str, thread_id: str) -> Versioned | None:
+        found = self._touch((project, thread_id))
+        return None if found is None else Versioned(orjson.loads(found), found)
+
+    async def replace_thread(self, project: str, thread_id: str, thread: JSON, version: Version) -> Version | None:
         key = (project, thread_id)
         found = self._touch(key)
-        if found is None:
+        if found is None or found is not version:
             return None
-        updated = change(orjson.loads(found))
-        self._threads[key] = encode(updated)
-        return updated
+        self._threads[key] = encoded = encode(thread)
+        return encoded
 
     async def delete_thread(self, project: str, thread_id: str) -> bool:
         key = (project, thread_id)
@@ -162,13 +178,19 @@ class MemoryStore:
         found = None if messages is None else messages.get(message_id)
         return None if found is None else orjson.loads(found)
 
-    async def update_message(self, project: str, thread_id: str, message_id: str, change: Change) -> JSON | None:
+    async def read_message(self, project: str, thread_id: str, message_id: str) -> Versioned | None:
         messages = self._thread_messages(project, thread_id)
-        if messages is None or message_id not in messages:
+        found = None if messages is None else messages.get(message_id)
+        return None if found is None else Versioned(orjson.loads(found), found)
+
+    async def replace_message(
+        self, project: str, thread_id: str, message_id: str, message: JSON, version: Version
+    ) -> Version | None:
+        messages = self._thread_messages(project, thread_id)
+        found = None if messages is None else messages.get(message_id)
+        if found is None or found is not version:
             return None
-        updated = change(orjson.loads(messages[message_id]))
-        self._put_message((project, thread_id), updated)
-        return updated
+        return self._put_message((project, thread_id), message)
 
     async def delete_message(self, project: str, thread_id: str, message_id: str) -> bool:
         messages = self._thread_messages(project, thread_id)
@@ -188,23 +210,49 @@ class MemoryStore:
         chosen, has_more = page_from(ids, query)
         return Page([orjson.loads(messages[mid]) for mid in chosen], has_more)
 
-    async def put_record(self, project: str, kind: str, record_id: str, data: JSON, parent: str = "") -> None:
+    async def put_record(self, project: str, kind: str, record_id: str, data: JSON, parent: str = "") -> Version:
         key = (project, kind, record_id)
         previous = self._records.get(key)
         if previous is not None and previous[0] != parent:
             self._children[(project, kind, previous[0])].pop(record_id, None)
-        self._records[key] = (parent, encode(data))
+        encoded = encode(data)
+        self._records[key] = (parent, encoded)
         self._kinds.add(kind)
         self._children.setdefault((project, kind, parent), {})[record_id] = None
+        return encoded
+
+    async def add_record(self, project: str, kind: str, record_id: str, data: JSON, parent: str = "") -> JSON | None:
+        entry = self._records.get((project, kind, record_id))
+        if entry is not None:
+            return orjson.loads(entry[1])  # type: ignore[no-any-return]
+        await self.put_record(project, kind, record_id, data, parent)
+        return None
 
     async def get_record(self, project: str, kind: str, record_id: str) -> JSON | None:
         entry = self._records.get((project, kind, record_id))
         return None if entry is None else orjson.loads(entry[1])
 
-    async def delete_record(self, project: str, kind: str, record_id: str) -> bool:
-        entry = self._records.pop((project, kind, record_id), None)
-        if entry is None:
+    async def read_record(self, project: str, kind: str, record_id: str) -> Versioned | None:
+        entry = self._records.get((project, kind, record_id))
+        return None if entry is None else Versioned(orjson.loads(entry[1]), entry[1])
+
+    async def replace_record(
+        self, project: str, kind: str, record_id: str, data: JSON, version: Version
+    ) -> Version | None:
+        key = (project, kind, record_id)
+        entry = self._records.get(key)
+        if entry is None or entry[1] is not version:
+            return None
+        encoded = encode(data)
+        self._records[key] = (entry[0], encoded)
+        return encoded
+
+    async def delete_record(self, project: str, kind: str, record_id: str, version: Version | None = None) -> bool:
+        key = (project, kind, record_id)
+        entry = self._records.get(key)
+        if entry is None or (version is not None and entry[1] is not version):
             return False
+        del self._records[key]
         self._children[(project, kind, entry[0])].pop(record_id, None)
         return True
 
@@ -224,5 +272,11 @@ class MemoryStore:
         self._children.clear()
         self._evicted = 0
 
-    async def close(self) -> None:
-        return None
+
+def memory_store(url: str, max_threads: int) -> MemoryStore:
+    if url not in ("memory", "memory:", ""):
+        raise ValueError(f"the memory store takes nothing after 'memory:', got {url!r}")
+    return MemoryStore(max_threads)
+
+
+register(Backend("memory", "memory", memory_store))
