@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     store = open_store(settings.store, settings.max_threads)
     lenient = settings.mode == "lenient"
     api = ThreadsAPI(store, identity, lenient=lenient)
-    replies = ReplyBook(list(settings.extra.get("replies", [])))
+    replies = ReplyBook(list(settings.replies))
     runs = RunsAPI(api, replies, poll_after_ms=settings.poll_after_ms)
     api.message_guard = runs.refuse_message_during_run
     validators = Validators(contract, settings.max_body_size, id_patterns=not lenient)
@@ -72,7 +72,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/openapi.json", openapi_json, methods=["GET"]),
             Route("/openapi.yaml", openapi_yaml, methods=["GET"]),
-            *admin_routes(reset, faults, journal, settings.admin_token, store_stats=store.stats, replies=replies),
+            *admin_routes(
+                reset,
+                faults,
+                journal,
+                settings.admin_token,
+                store_stats=store.stats,
+                replies=replies,
+                threads=store.threads,
+            ),
         ],
         # Outermost first. The journal sees every request and its final status; faults come last, so
         # that their answers still carry the request id and the rate-limit headers.
