@@ -217,7 +217,7 @@ def serve_workers(settings: Settings, options: dict[str, object]) -> None:
 
 def listening_socket(config: uvicorn.Config) -> socket.socket:
     """The listening socket, bound by uvicorn before the server starts (so that the port of --port 0 is known),
-    with the protocol number uvicorn leaves out. One process serves from it as the workers do.
+    with the protocol number uvicorn leaves out; one process serves from it as the workers do.
 
     uvicorn binds with proto 0, and asyncio turns on TCP_NODELAY only for connections accepted from a socket
     whose proto is IPPROTO_TCP: without it every keep-alive request waits ~40 ms for a delayed ACK, and two
@@ -226,9 +226,12 @@ def listening_socket(config: uvicorn.Config) -> socket.socket:
     import socket
 
     bound = config.bind_socket()
-    if bound.family not in (socket.AF_INET, socket.AF_INET6):
-        return bound
-    return socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
+    if bound.family in (socket.AF_INET, socket.AF_INET6):
+        bound = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
+    # Listening already, so that a client that read the start line is queued until the server accepts,
+    # not refused.
+    bound.listen(config.backlog)
+    return bound
 
 
 def worker_app() -> Starlette:

@@ -89,8 +89,10 @@ def marker_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
         for marker in reversed(list(request.node.iter_markers("threads_mock"))):
             merged.update(marker_values(marker.args, marker.kwargs))
     except SettingsError as error:
-        pytest.fail(str(error), pytrace=False)
-    return merged
+        problem = str(error)
+    else:
+        return merged
+    pytest.fail(problem, pytrace=False)
 
 
 def server_settings(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -149,7 +151,10 @@ def threads_mock(request: pytest.FixtureRequest, threads_mock_servers: ServerPoo
         try:
             mock.assert_all_faults_applied()
         except AssertionError as error:
-            pytest.fail(f"threads_mock(assert_all_faults_applied=True): {error}", pytrace=False)
+            problem = str(error)
+        else:
+            return
+        pytest.fail(f"threads_mock(assert_all_faults_applied=True): {problem}", pytrace=False)
 
 
 @pytest.fixture
