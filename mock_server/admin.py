@@ -12,6 +12,7 @@
     POST   /__mock__/replies           add a rule (or a list of them), tried after those already there
     DELETE /__mock__/replies           back to the configured rules
     DELETE /__mock__/requests          empty the journal
+    GET    /__mock__/threads?project=K the threads of one project (API key), in creation order
 
 Everything but health answers loopback clients only, unless the server has an admin token: then it
 answers anyone who sends `Authorization: Bearer <token>`, and no one else.
@@ -184,6 +185,13 @@ def admin_routes(mock: MockApp) -> list[BaseRoute]:
     async def clear_replies(request: Request) -> Response:
         return JSONResponse({"deleted": reply_book.clear()})
 
+    async def list_threads(request: Request) -> Response:
+        project = request.query_params.get("project")
+        if not project:
+            raise invalid_request("Missing 'project': the API key whose threads to list.", param="project")
+        found = await mock.store.threads(project)
+        return JSONResponse({"object": "list", "data": found})
+
     def by_method(**endpoints: Endpoint) -> Endpoint:
         # One route per path, so that a wrong method gets a 405 whose Allow header lists them all.
         async def dispatch(request: Request) -> Response:
@@ -206,4 +214,5 @@ def admin_routes(mock: MockApp) -> list[BaseRoute]:
             by_method(get=list_replies, post=add_replies, delete=clear_replies),
             methods=["GET", "POST", "DELETE"],
         ),
+        Route("/__mock__/threads", guarded(list_threads), methods=["GET"]),
     ]

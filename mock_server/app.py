@@ -41,7 +41,7 @@ class MockApp:
         self.store: Store = open_store(settings.store, settings.max_threads)
         lenient = settings.mode == "lenient"
         threads = ThreadsAPI(self.store, self.identity, lenient=lenient)
-        self.replies = ReplyBook(list(settings.extra.get("replies", [])))
+        self.replies = ReplyBook(list(settings.replies))
         runs = RunsAPI(threads, self.replies, poll_after_ms=settings.poll_after_ms)
         threads.message_guard = runs.refuse_message_during_run
         self.faults = FaultBook(settings.seed, settings.faults)

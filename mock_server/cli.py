@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -20,9 +21,9 @@ if TYPE_CHECKING:
     import socket
 
     import uvicorn
-    from starlette.applications import Starlette
 
-    from .settings import Settings
+    from .app import MockApp
+    from .settings import Option, Settings
 
 # How the parent hands its command-line options to the worker processes (`--workers N`), which each build
 # their own app. Outside the THREADS_MOCK_ prefix, so that Settings never reads it as a setting.
@@ -33,162 +34,105 @@ WORKER_OPTIONS = "_THREADS_MOCK_WORKER_OPTIONS"
 GRACEFUL_SHUTDOWN_SECONDS = 5
 
 SERVE_HELP = """Start the mock on HOST:PORT. Every option can also come from an environment variable
-(THREADS_MOCK_PORT=4010, THREADS_MOCK_API_KEY=k1,k2, ...) or from a TOML file given with --config
-(keys named like the options: port = 4010, api_keys = ["k1"], ...). Command line beats environment
-beats file."""
+(THREADS_MOCK_PORT=4010, THREADS_MOCK_API_KEY=k1,k2, ...) or from a TOML file given with --config (keys
+named like the options, at the top or in a [server] table: port = 4010, api_keys = ["k1"], ...; [[faults]]
+and [[replies]] tables). Command line beats environment beats file. Once listening it prints
+'threads-mock VERSION on http://HOST:PORT/v1' to stderr, with the port it bound (also for --port 0)."""
+
+# uvicorn's exit status when the server could not start.
+STARTUP_FAILURE = 3
 
 
 def parser() -> argparse.ArgumentParser:
+    from .settings import SERVER_OPTIONS
+
     root = argparse.ArgumentParser(prog="threads-mock", description="Offline mock of the OpenAI Threads API.")
     root.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = root.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the mock server", description=SERVE_HELP)
-    serve.add_argument(
-        "--host",
-        help="address to bind (default 127.0.0.1; any non-loopback address needs --admin-token; env THREADS_MOCK_HOST)",
-    )
-    serve.add_argument("--port", type=int, help="port to listen on (default 4010; env THREADS_MOCK_PORT)")
-    serve.add_argument(
-        "--seed", type=int, help="make ids, request ids and created_at reproducible (env THREADS_MOCK_SEED)"
-    )
-    serve.add_argument(
-        "--api-key",
-        dest="api_keys",
-        action="append",
-        help="accept only this key (repeatable; default: any non-empty key; env THREADS_MOCK_API_KEY=k1,k2)",
-    )
-    serve.add_argument("--config", help="TOML file with any of these options (env THREADS_MOCK_CONFIG)")
-    serve.add_argument(
-        "--log-level",
-        choices=["critical", "error", "warning", "info", "debug"],
-        help="log level; info prints one access-log line per request (default info; env THREADS_MOCK_LOG_LEVEL)",
-    )
-    serve.add_argument("--max-body-size", type=int, help="largest request body in bytes, else 413 (default 1048576)")
-    serve.add_argument(
-        "--body-timeout",
-        type=float,
-        help="seconds a client may take to send its whole body, else 408 (default 30; env THREADS_MOCK_BODY_TIMEOUT)",
-    )
-    serve.add_argument(
-        "--poll-after-ms",
-        type=int,
-        help="the openai-poll-after-ms header on runs still in progress, the SDK's polling interval "
-        "(default 25; env THREADS_MOCK_POLL_AFTER_MS)",
-    )
-    serve.add_argument(
-        "--mode",
-        choices=["strict", "lenient"],
-        help="strict: the real API's semantics (default); lenient: unknown ids are created on first use, "
-        "as Prism and Steady answer (env THREADS_MOCK_MODE)",
-    )
-    serve.add_argument("--contract", help="serve another copy of the contract (default: the packaged one)")
-    serve.add_argument(
-        "--store",
-        metavar="URL",
-        help="where threads and messages live: 'memory' (default; lost on exit) or 'sqlite:PATH' (a file that "
-        "survives restarts and crashes and is shared by --workers) (env THREADS_MOCK_STORE)",
-    )
-    serve.add_argument(
-        "--max-threads",
-        type=int,
-        metavar="N",
-        help="most threads the store keeps, all keys together; past it the least recently used thread and its "
-        "messages are dropped, counted on /__mock__/health (default 100000; env THREADS_MOCK_MAX_THREADS)",
-    )
-    serve.add_argument(
-        "--workers",
-        type=int,
-        metavar="N",
-        help="serve with N processes; needs --store sqlite:PATH so they share one state; fault counters, rate "
-        "limits and the request journal stay per process (default 1; env THREADS_MOCK_WORKERS)",
-    )
-    serve.add_argument(
-        "--fault",
-        dest="faults",
-        action="append",
-        type=fault_rule,
-        metavar="RULE",
-        help="a fault rule, repeatable: '[METHOD] PATH: fault; how often', e.g. "
-        "'POST /v1/threads: status=429; retry_after=1; probability=0.2' or '*: latency=100ms..300ms'. "
-        "Faults: status=N (retry_after, should_retry, code, message), latency, reset, empty, malformed, "
-        "invalid, slow=DURATION, hang[=MAX]; how often: probability, times, every, after "
-        "(env THREADS_MOCK_FAULTS, one rule per line; [[faults]] tables in the config)",
-    )
-    serve.add_argument(
-        "--rate-limit",
-        type=rate_limit,
-        metavar="N/UNIT",
-        help="requests allowed per API key, e.g. 60/min (also /s, /h, /d): a token bucket; over it the real 429 "
-        "(env THREADS_MOCK_RATE_LIMIT)",
-    )
-    serve.add_argument(
-        "--journal-size",
-        type=int,
-        metavar="N",
-        help="how many requests GET /__mock__/requests keeps, newest last; 0 turns the journal off "
-        "(default 10000; env THREADS_MOCK_JOURNAL_SIZE)",
-    )
-    serve.add_argument(
-        "--admin-token",
-        metavar="TOKEN",
-        help="serve the admin API (/__mock__/...) to any client that sends 'Authorization: Bearer TOKEN'; "
-        "without it the admin API answers loopback clients only (env THREADS_MOCK_ADMIN_TOKEN)",
-    )
+    for option in SERVER_OPTIONS:
+        if option.cli:
+            add_option(serve, option)
     fuzz_options.add_parser(commands)
     return root
 
 
-def fault_rule(text: str) -> str:
-    from .faults import FaultSyntaxError, parse_rule
+def add_option(serve: argparse.ArgumentParser, option: Option) -> None:
+    serve.add_argument(
+        option.flag,
+        dest=option.name,
+        type=argument_type(option),
+        action="append" if option.repeatable else "store",
+        choices=option.kind.choices or None,
+        metavar=option.metavar,
+        help=option.help_with_default().replace("%", "%%"),
+    )
 
-    try:
-        parse_rule(text)
-    except FaultSyntaxError as error:
-        raise argparse.ArgumentTypeError(f"{error} (in {text!r})") from None
-    return text
 
+def argument_type(option: Option) -> Callable[[str], Any]:
+    parse = option.kind.item or option.kind.parse
 
-def rate_limit(text: str) -> str:
-    from .middleware.ratelimit import RateLimit
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
 
-    try:
-        RateLimit.parse(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return text
+    return convert
 
 
 def serve(options: dict[str, object]) -> int:
-    import uvicorn
-
     from .app import create_app
     from .settings import Settings
     from .store import probe
 
-    settings = Settings.load(options)
+    try:
+        settings = Settings.load(options)
+    except ValueError as error:  # a setting from the environment or the config file that cannot be read
+        return refuse(str(error))
     configure_logging(settings)
     problem = workers_problem(settings) or exposure_problem(settings)
     if problem:
-        print(f"threads-mock serve: error: {problem}", file=sys.stderr)
-        return 2
+        return refuse(problem)
     try:
         # With workers too: this checks every setting, and opens the store once (creating its file, reaching
         # its server) before any worker starts or any port is bound.
         app = create_app(settings)
         asyncio.run(probe(app.store))
     except ValueError as error:  # a bad fault rule, rate limit or store; a store that cannot open (StoreUnavailable)
-        print(f"threads-mock serve: error: {error}", file=sys.stderr)
-        return 2
-    print(f"threads-mock {__version__} on http://{settings.host}:{settings.port}/v1", file=sys.stderr, flush=True)
+        return refuse(str(error))
     if settings.workers > 1:
         serve_workers(settings, options)
         return 0
+    return serve_one(app, settings)
+
+
+def refuse(problem: str) -> int:
+    print(f"threads-mock serve: error: {problem}", file=sys.stderr)
+    return 2
+
+
+def announce(settings: Settings, listener: socket.socket) -> None:
+    """The start line, with the port really bound: a caller that asked for --port 0 reads it from here."""
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    port = listener.getsockname()[1]
+    print(f"threads-mock {__version__} on http://{host}:{port}/v1", file=sys.stderr, flush=True)
+
+
+def serve_one(app: MockApp, settings: Settings) -> int:
+    import uvicorn
+
     settle_heap()
     # uvicorn shuts down gracefully on SIGTERM, then raises the signal again under the handler it found:
     # with this one, the process exits 0, as after any stop that went as asked, instead of dying by the signal.
     signal.signal(signal.SIGTERM, stopped_as_asked)
-    uvicorn.run(app, **server_options(settings))
-    return 0
+    config = uvicorn.Config(app, **server_options(settings))
+    listener = listening_socket(config)
+    announce(settings, listener)
+    server = uvicorn.Server(config)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[listener])
+    return 0 if server.started else STARTUP_FAILURE
 
 
 def server_options(settings: Settings) -> dict[str, Any]:
@@ -268,11 +212,14 @@ def serve_workers(settings: Settings, options: dict[str, object]) -> None:
     config = uvicorn.Config(
         f"{__name__}:worker_app", factory=True, workers=settings.workers, **server_options(settings)
     )
-    Multiprocess(config, sockets=[listening_socket(config)]).run()
+    listener = listening_socket(config)
+    announce(settings, listener)
+    Multiprocess(config, sockets=[listener]).run()
 
 
 def listening_socket(config: uvicorn.Config) -> socket.socket:
-    """The socket the workers share, bound by uvicorn, with the protocol number uvicorn leaves out.
+    """The listening socket, bound by uvicorn before the server starts (so that the port of --port 0 is known),
+    with the protocol number uvicorn leaves out; one process serves from it as the workers do.
 
     uvicorn binds with proto 0, and asyncio turns on TCP_NODELAY only for connections accepted from a socket
     whose proto is IPPROTO_TCP: without it every keep-alive request waits ~40 ms for a delayed ACK, and two
@@ -281,12 +228,15 @@ def listening_socket(config: uvicorn.Config) -> socket.socket:
     import socket
 
     bound = config.bind_socket()
-    if bound.family not in (socket.AF_INET, socket.AF_INET6):
-        return bound
-    return socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
+    if bound.family in (socket.AF_INET, socket.AF_INET6):
+        bound = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
+    # Listening already, so that a client that read the start line is queued until the server accepts,
+    # not refused.
+    bound.listen(config.backlog)
+    return bound
 
 
-def worker_app() -> Starlette:
+def worker_app() -> MockApp:
     """The app of one worker process, built from the options its parent was started with."""
     from .app import create_app
     from .settings import Settings

@@ -194,7 +194,7 @@ class Recording:
         state = scope["state"]
         return JournalEntry(
             number=self.number,
-            method=METHODS.get(scope["method"], scope["method"]),
+            method=METHODS.get(scope["method"]) or scope["method"],
             path=scope["path"],
             raw_query=scope.get("query_string", b""),
             started_at=self.started_at,

@@ -1,12 +1,21 @@
-"""Server settings, from (highest first) command-line options, THREADS_MOCK_* variables, a TOML file."""
+"""Every setting, declared once: a field of `Settings` (the server) or of `FixtureSettings` (the pytest fixture),
+made with `setting(...)`, which says its type, default, help and where it may be given. From that one
+declaration come the `threads-mock serve` options, the THREADS_MOCK_* variables, the keys of the TOML file,
+the arguments of the `threads_mock` marker and the pytest ini options.
+
+Precedence, highest first: command line, environment, file. A name no setting answers to is refused with
+the nearest valid one; a value that cannot be read is refused with the setting and where it came from.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import enum
 import os
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,87 +25,536 @@ ENV_PREFIX = "THREADS_MOCK_"
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 
 
+class SettingsError(ValueError):
+    """A setting that cannot be read; the message names it and where it came from."""
+
+
+class Source(enum.Enum):
+    COMMAND_LINE = "the command line"
+    ENVIRONMENT = "the environment"
+    FILE = "the config file"
+    MARKER = "the threads_mock marker"
+    PYTEST = "the pytest options"
+
+
+# ---- kinds of value -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How one kind of value is read from text (command line, environment, ini) or data (TOML, marker).
+
+    `parse` raises ValueError with the problem in words; it accepts its own results unchanged.
+    `item` reads one occurrence of a repeatable command-line option."""
+
+    name: str
+    parse: Callable[[Any], Any]
+    item: Callable[[str], Any] | None = None
+    choices: tuple[str, ...] = ()
+
+
+def text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected text, got {value!r}")
+    return value
+
+
+def integer(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    raise ValueError(f"invalid int value: {value!r}")
+
+
+def number(value: Any) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise ValueError(f"invalid float value: {value!r}")
+
+
+TRUE = ("true", "yes", "on", "1")
+FALSE = ("false", "no", "off", "0")
+
+
+def flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in TRUE + FALSE:
+        return value.strip().lower() in TRUE
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def path(value: Any) -> Path:
+    if isinstance(value, str | os.PathLike) and str(value):
+        return Path(value)
+    raise ValueError(f"expected a file path, got {value!r}")
+
+
+def optional(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """An empty value (THREADS_MOCK_SEED=) is no value."""
+
+    def parse_optional(value: Any) -> Any:
+        return None if value is None or value == "" else parse(value)
+
+    return parse_optional
+
+
+def choice(*values: str) -> Kind:
+    """One of `values`, in any case: `--mode LENIENT` is `lenient`."""
+
+    def parse(value: Any) -> str:
+        if isinstance(value, str) and value.strip().lower() in values:
+            return value.strip().lower()
+        raise ValueError(f"invalid choice: {value!r} (choose from {', '.join(values)})")
+
+    return Kind("choice", parse, choices=values)
+
+
+def api_keys(value: Any) -> tuple[str, ...]:
+    """`k1,k2` (environment), or a list (TOML, repeated --api-key)."""
+    if isinstance(value, str):
+        return tuple(key.strip() for key in value.split(",") if key.strip())
+    if isinstance(value, list | tuple) and all(isinstance(key, str) for key in value):
+        return tuple(value)
+    raise ValueError(f"expected keys as text or a list of text, got {value!r}")
+
+
+def fault_rule(rule: Any) -> Any:
+    from .faults import parse_any
+
+    if not isinstance(rule, str | Mapping):
+        raise ValueError(f"a fault rule is text or a table, got {rule!r}")
+    try:
+        parse_any(rule)
+    except ValueError as error:
+        raise ValueError(f"{error} (in {rule!r})") from None
+    return rule
+
+
+def fault_rules(value: Any) -> tuple[str | Mapping[str, Any], ...]:
+    """One rule per line (environment), or a list of rules as text or tables (TOML, marker, --fault)."""
+    if isinstance(value, str):
+        return tuple(fault_rule(line.strip()) for line in value.splitlines() if line.strip())
+    if isinstance(value, list | tuple):
+        return tuple(fault_rule(rule) for rule in value)
+    raise ValueError(f"expected fault rules, got {value!r}")
+
+
+def reply_rules(value: Any) -> tuple[Mapping[str, Any], ...]:
+    from .runs import parse_reply_rule
+
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"expected a list of reply rules, got {value!r}")
+    for rule in value:
+        parse_reply_rule(rule)
+    return tuple(value)
+
+
+def rate_limit(value: Any) -> str:
+    from .middleware.ratelimit import RateLimit
+
+    RateLimit.parse(text(value))
+    return str(value)
+
+
+TEXT = Kind("str", text)
+OPTIONAL_TEXT = Kind("str", optional(text))
+INTEGER = Kind("int", integer)
+OPTIONAL_INTEGER = Kind("int", optional(integer))
+NUMBER = Kind("float", number)
+FLAG = Kind("bool", flag)
+OPTIONAL_PATH = Kind("path", optional(path))
+LOG_LEVEL = choice("critical", "error", "warning", "info", "debug")
+MODE = choice("strict", "lenient")
+API_KEYS = Kind("keys", api_keys, item=text)
+FAULT_RULES = Kind("rules", fault_rules, item=fault_rule)
+REPLY_RULES = Kind("replies", reply_rules)
+RATE_LIMIT = Kind("rate limit", optional(rate_limit))
+
+
+def fault_kinds_help() -> str:
+    """The fault kinds, as the --fault help lists them.
+
+    Stands in for `mock_server.faults.fault_kinds_help` (derived from the registry of fault kinds) until
+    that exists; then this function goes and settings imports that one."""
+    return (
+        "status=N (retry_after, should_retry, code, message), latency, reset, empty, malformed, "
+        "invalid, slow=DURATION, hang[=MAX]"
+    )
+
+
+# ---- the declaration of one setting ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting and every way to give it."""
+
+    name: str
+    kind: Kind
+    default: Any
+    help: str
+    shown_default: str | None  # the default as help says it, when repr would not do
+    cli: bool  # an option of `threads-mock serve`
+    flag: str  # its spelling there
+    metavar: str | None
+    repeatable: bool
+    env: bool  # THREADS_MOCK_<NAME>, and THREADS_MOCK_<ALIAS>
+    file: bool  # a key of the TOML file (`name`, an alias, or either with dashes)
+    marker: bool  # an argument of @pytest.mark.threads_mock
+    ini: bool  # a pytest ini option threads_mock_<name>, and --threads-mock-<name>
+    aliases: tuple[str, ...]  # other names in the environment and the file
+
+    @property
+    def env_names(self) -> tuple[str, ...]:
+        return tuple(f"{ENV_PREFIX}{name.upper()}" for name in (self.name, *self.aliases)) if self.env else ()
+
+    @property
+    def file_keys(self) -> tuple[str, ...]:
+        names = (self.name, *self.aliases)
+        return tuple(dict.fromkeys([*names, *(name.replace("_", "-") for name in names)])) if self.file else ()
+
+    @property
+    def ini_name(self) -> str:
+        return f"threads_mock_{self.name}"
+
+    @property
+    def pytest_flag(self) -> str:
+        return f"--threads-mock-{self.name.replace('_', '-')}"
+
+    def help_with_default(self) -> str:
+        unset = self.default is None or self.default is False or self.default == ()
+        shown = self.shown_default or ("" if unset else str(self.default))
+        notes = [f"default {shown}"] if shown else []
+        if self.env_names:
+            notes.append(f"env {' or '.join(self.env_names)}")
+        return f"{self.help} ({'; '.join(notes)})" if notes else self.help
+
+    def read(self, value: Any, origin: str) -> Any:
+        try:
+            return self.kind.parse(value)
+        except ValueError as error:
+            raise SettingsError(f"{self.name}: {error} (from {origin})") from None
+
+
+SETTING = "setting"
+
+
+def setting(
+    default: Any,
+    kind: Kind,
+    help: str,
+    *,
+    shown_default: str | None = None,
+    cli: bool = True,
+    flag: str | None = None,
+    metavar: str | None = None,
+    repeatable: bool = False,
+    env: bool = True,
+    file: bool = True,
+    marker: bool = False,
+    ini: bool = False,
+    aliases: tuple[str, ...] = (),
+) -> Any:
+    """A dataclass field that declares its setting; the field's name is the setting's name."""
+    declared = Option(
+        name="",
+        kind=kind,
+        default=default,
+        help=help,
+        shown_default=shown_default,
+        cli=cli,
+        flag=flag or "",
+        metavar=metavar,
+        repeatable=repeatable,
+        env=env,
+        file=file,
+        marker=marker,
+        ini=ini,
+        aliases=aliases,
+    )
+    return dataclasses.field(default=default, metadata={SETTING: declared})
+
+
+def fixture_setting(default: Any, kind: Kind, help: str, *, marker: bool = True) -> Any:
+    """A setting of the pytest fixture alone: a marker argument and an ini option, never the server's."""
+    return setting(default, kind, help, cli=False, env=False, file=False, marker=marker, ini=True)
+
+
+def options_of(cls: type) -> tuple[Option, ...]:
+    declared = [(f.name, f.metadata[SETTING]) for f in dataclasses.fields(cls)]
+    return tuple(
+        dataclasses.replace(option, name=name, flag=option.flag or f"--{name.replace('_', '-')}")
+        for name, option in declared
+    )
+
+
+# ---- the table ------------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Settings:
-    host: str = "127.0.0.1"
-    port: int = 4010
-    seed: int | None = None
-    api_keys: tuple[str, ...] = ()
-    log_level: str = "info"
-    max_body_size: int = DEFAULT_MAX_BODY_SIZE
-    body_timeout: float = 30.0
-    store: str = "memory"
-    max_threads: int = DEFAULT_MAX_THREADS
-    workers: int = 1
-    mode: str = "strict"
+    """What the server is started with; `create_app` reads it."""
+
+    host: str = setting(
+        "127.0.0.1", TEXT, "address to bind; any non-loopback address needs --admin-token", metavar="HOST"
+    )
+    port: int = setting(
+        4010, INTEGER, "port to listen on; 0 takes a free one, and the start line says which", metavar="PORT"
+    )
+    seed: int | None = setting(
+        None,
+        OPTIONAL_INTEGER,
+        "make ids, request ids and created_at reproducible",
+        metavar="N",
+        marker=True,
+        ini=True,
+    )
+    api_keys: tuple[str, ...] = setting(
+        (),
+        API_KEYS,
+        "accept only this key, repeatable (in the environment: k1,k2)",
+        shown_default="any non-empty key",
+        flag="--api-key",
+        metavar="KEY",
+        repeatable=True,
+        aliases=("api_key",),
+        marker=True,
+    )
+    log_level: str = setting("info", LOG_LEVEL, "log level; info prints one access-log line per request")
+    max_body_size: int = setting(
+        DEFAULT_MAX_BODY_SIZE, INTEGER, "largest request body in bytes, else 413", metavar="BYTES", marker=True
+    )
+    body_timeout: float = setting(
+        30.0,
+        NUMBER,
+        "seconds a client may take to send its whole body, else 408",
+        shown_default="30",
+        metavar="SECONDS",
+        marker=True,
+    )
+    store: str = setting(
+        "memory",
+        TEXT,
+        "where threads and messages live: 'memory' (lost on exit) or 'sqlite:PATH' (a file that survives "
+        "restarts and crashes and is shared by --workers)",
+        metavar="URL",
+        marker=True,
+    )
+    max_threads: int = setting(
+        DEFAULT_MAX_THREADS,
+        INTEGER,
+        "most threads the store keeps, all keys together; past it the least recently used thread and its "
+        "messages are dropped, counted on /__mock__/health",
+        metavar="N",
+        marker=True,
+    )
+    workers: int = setting(
+        1,
+        INTEGER,
+        "serve with N processes; needs --store sqlite:PATH so they share one state; fault counters, rate "
+        "limits and the request journal stay per process",
+        metavar="N",
+    )
+    mode: str = setting(
+        "strict",
+        MODE,
+        "strict: the real API's semantics; lenient: unknown ids are created on first use, as Prism and Steady answer",
+        marker=True,
+        ini=True,
+    )
     # Fault rules in the command-line form (str) or as data (a [[faults]] table); read by create_app.
-    faults: tuple[str | Mapping[str, Any], ...] = ()
-    rate_limit: str | None = None
-    journal_size: int = 10_000
-    admin_token: str | None = None
-    contract: Path | None = None
+    faults: tuple[str | Mapping[str, Any], ...] = setting(
+        (),
+        FAULT_RULES,
+        "a fault rule, repeatable: '[METHOD] PATH: fault; how often', e.g. "
+        "'POST /v1/threads: status=429; retry_after=1; probability=0.2' or '*: latency=100ms..300ms'. "
+        f"Faults: {fault_kinds_help()}; how often: probability, times, every, after "
+        "(in the environment one rule per line; [[faults]] tables in the config)",
+        flag="--fault",
+        metavar="RULE",
+        repeatable=True,
+        aliases=("fault",),
+        marker=True,
+    )
+    rate_limit: str | None = setting(
+        None,
+        RATE_LIMIT,
+        "requests allowed per API key, e.g. 60/min (also /s, /h, /d): a token bucket; over it the real 429",
+        metavar="N/UNIT",
+        marker=True,
+        ini=True,
+    )
+    journal_size: int = setting(
+        10_000,
+        INTEGER,
+        "how many requests GET /__mock__/requests keeps, newest last; 0 turns the journal off",
+        metavar="N",
+        marker=True,
+    )
+    admin_token: str | None = setting(
+        None,
+        OPTIONAL_TEXT,
+        "serve the admin API (/__mock__/...) to any client that sends 'Authorization: Bearer TOKEN'; "
+        "without it the admin API answers loopback clients only",
+        metavar="TOKEN",
+    )
+    contract: Path | None = setting(  # noqa: RUF009 (setting returns a dataclasses.field)
+        None,
+        OPTIONAL_PATH,
+        "serve another copy of the contract",
+        shown_default="the packaged one",
+        metavar="PATH",
+        marker=True,
+    )
     # The `openai-poll-after-ms` of run answers a poller should not stop at: the SDK sleeps that long.
-    poll_after_ms: int = 25
-    config: Path | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    poll_after_ms: int = setting(
+        25,
+        INTEGER,
+        "the openai-poll-after-ms header on runs still in progress, the SDK's polling interval",
+        metavar="MS",
+        marker=True,
+    )
+    config: Path | None = setting(  # noqa: RUF009 (setting returns a dataclasses.field)
+        None, OPTIONAL_PATH, "TOML file with any of these options", metavar="FILE", file=False
+    )
+    # Reply rules of runs, as data: the [[replies]] tables of the config.
+    replies: tuple[Mapping[str, Any], ...] = setting(
+        (), REPLY_RULES, "reply rules of runs ([[replies]] tables)", cli=False, env=False, marker=True
+    )
 
     @classmethod
     def load(cls, options: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
         """Merge the three sources; `options` holds only what was given on the command line."""
-        given = {k: v for k, v in (options or {}).items() if v is not None and v != ()}
-        from_env = environment_values(os.environ if environ is None else environ)
+        given = read({k: v for k, v in (options or {}).items() if v is not None and v != [] and v != ()})
+        from_env = read(environment(os.environ if environ is None else environ), Source.ENVIRONMENT)
         config_path = given.get("config") or from_env.get("config")
         from_file = config_values(Path(config_path)) if config_path else {}
-        merged = {**from_file, **from_env, **given}
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = {k: v for k, v in merged.items() if k not in names}
-        return cls(**{k: coerce(k, v) for k, v in merged.items() if k in names}, extra=unknown)
+        return cls(**{**from_file, **from_env, **given})
 
 
-def coerce(name: str, value: Any) -> Any:
-    if name in ("port", "max_body_size", "journal_size", "max_threads", "workers", "poll_after_ms"):
-        return int(value)
-    if name == "body_timeout":
-        return float(value)
-    if name == "faults":
-        # From the environment: one rule per line.
-        if isinstance(value, str):
-            return tuple(line.strip() for line in value.splitlines() if line.strip())
-        return tuple(value)
-    if name in ("rate_limit", "admin_token"):
-        return None if value in (None, "") else str(value)
-    if name == "seed":
-        return None if value in (None, "") else int(value)
-    if name == "api_keys":
-        if isinstance(value, str):
-            return tuple(k.strip() for k in value.split(",") if k.strip())
-        return tuple(value)
-    if name in ("contract", "config"):
-        return Path(value)
-    return value
+@dataclass(frozen=True)
+class FixtureSettings:
+    """What the `threads_mock` fixture does itself, beside the server it starts."""
+
+    api_key: str = fixture_setting(
+        "sk-mock", TEXT, "the key the fixture's clients send; the server accepts any key unless api_keys is set"
+    )
+    assert_all_faults_applied: bool = fixture_setting(
+        False,
+        FLAG,
+        "fail a test in which a fault rule it added (threads_mock.fault(...), the marker's faults=) never fired",
+    )
+    journal_on_failure: bool = fixture_setting(
+        False, FLAG, "append the mock's journal for a failed test to its report", marker=False
+    )
 
 
-def environment_values(environ: Mapping[str, str]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for key, value in environ.items():
-        if key.startswith(ENV_PREFIX):
-            name = key[len(ENV_PREFIX) :].lower()
-            if name in ("api_key", "api_keys"):
-                name = "api_keys"
-            elif name == "fault":
-                name = "faults"
-            values[name] = value
-    return values
+SERVER_OPTIONS = options_of(Settings)
+FIXTURE_OPTIONS = options_of(FixtureSettings)
+OPTIONS = SERVER_OPTIONS + FIXTURE_OPTIONS
 
 
-def config_values(path: Path) -> dict[str, Any]:
-    with path.open("rb") as handle:
-        data = tomllib.load(handle)
-    section = data.get("server", data)
-    values = {k.replace("-", "_"): v for k, v in section.items() if not isinstance(v, dict | list) or k != "faults"}
-    if "api_key" in values:
-        values["api_keys"] = values.pop("api_key")
-    for table in ("faults", "replies"):
-        if table in data:
-            values[table] = data[table]
-    return values
+# ---- reading the sources --------------------------------------------------------------------------------
+
+
+def spellings(source: Source) -> dict[str, Option]:
+    """Each name `source` may use, and the setting it gives."""
+    if source is Source.COMMAND_LINE:
+        return {option.name: option for option in SERVER_OPTIONS}
+    if source is Source.ENVIRONMENT:
+        return {name: option for option in OPTIONS for name in option.env_names}
+    if source is Source.FILE:
+        return {key: option for option in OPTIONS for key in option.file_keys}
+    if source is Source.MARKER:
+        return {option.name: option for option in OPTIONS if option.marker}
+    return {option.name: option for option in OPTIONS if option.ini}
+
+
+def origin(source: Source, key: str, place: str | None) -> str:
+    if source is Source.ENVIRONMENT:
+        return f"environment variable {key}"
+    if source is Source.FILE:
+        return f"key {key!r} in {place}"
+    if source is Source.MARKER:
+        return f"threads_mock marker argument {key!r}"
+    if source is Source.PYTEST:
+        return f"pytest option {key}"
+    return f"setting {key!r}"
+
+
+def refusal(key: str, source: Source, place: str | None, valid: Iterable[str]) -> SettingsError:
+    names = sorted(valid)
+    where = origin(source, key, place)
+    plain = key.removeprefix(ENV_PREFIX).lower() if source is Source.ENVIRONMENT else key.replace("-", "_")
+    elsewhere = next((option for option in OPTIONS if option.name == plain), None)
+    if elsewhere is not None:
+        return SettingsError(f"{where}: {plain} cannot be set from {source.value}; it takes {', '.join(names)}")
+    nearest = difflib.get_close_matches(key, names, n=1)
+    if nearest:
+        shown = nearest[0] if source is Source.ENVIRONMENT else repr(nearest[0])
+        return SettingsError(f"unknown {where}; did you mean {shown}?")
+    return SettingsError(f"unknown {where}; valid: {', '.join(names)}")
+
+
+def read(values: Mapping[str, Any], source: Source = Source.COMMAND_LINE, place: str | None = None) -> dict[str, Any]:
+    """The settings `values` give, by setting name, each read by its kind. `place` names the file."""
+    spelled = spellings(source)
+    found: dict[str, Any] = {}
+    given_as: dict[str, str] = {}
+    for key, value in values.items():
+        option = spelled.get(key)
+        if option is None:
+            raise refusal(key, source, place, spelled)
+        if source is Source.ENVIRONMENT and value == "":
+            continue  # THREADS_MOCK_SEED= unsets, as a shell or compose file writes it
+        if option.name in given_as:
+            raise SettingsError(
+                f"{option.name} is given twice in {place or source.value}: as {given_as[option.name]} and as {key}"
+            )
+        given_as[option.name] = key
+        found[option.name] = option.read(value, origin(source, key, place))
+    return found
+
+
+def environment(environ: Mapping[str, str]) -> dict[str, str]:
+    # Only this prefix: the worker processes' _THREADS_MOCK_WORKER_OPTIONS (cli.py) stays outside it.
+    return {key: value for key, value in environ.items() if key.startswith(ENV_PREFIX)}
+
+
+def config_values(config: Path) -> dict[str, Any]:
+    """The settings of a TOML file: keys at the top or in a [server] table, [[faults]] and [[replies]] tables."""
+    try:
+        with config.open("rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as error:
+        raise SettingsError(f"cannot read the config file {config}: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"the config file {config} is not valid TOML: {error}") from None
+    section = data.pop("server", {})
+    if not isinstance(section, dict):
+        raise SettingsError(f"'server' in {config} must be a table of settings, got {section!r}")
+    twice = sorted(set(section) & set(data))
+    if twice:
+        raise SettingsError(f"{twice[0]!r} is given twice in {config}: at the top and in [server]")
+    spelled = spellings(Source.FILE)
+    unknown = next((key for key in data if key not in spelled), None)
+    if unknown is not None:
+        raise refusal(unknown, Source.FILE, str(config), [*spelled, "server"])
+    return read({**data, **section}, Source.FILE, str(config))
+
+
+def marker_values(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings of one @pytest.mark.threads_mock(...)."""
+    if args:
+        raise SettingsError(f"the threads_mock marker takes keyword arguments only, got {args!r}")
+    return read(kwargs, Source.MARKER)

@@ -11,50 +11,19 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from .journal import JournalEntry
 from .server import BackgroundServer
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI, OpenAI
     from starlette.types import ASGIApp
 
+    from .app import MockApp
+
 API_HEADERS = {"OpenAI-Beta": "assistants=v2", "Content-Type": "application/json"}
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    """One request the mock received, and what it answered."""
-
-    method: str
-    path: str
-    query: str
-    headers: Mapping[str, str]
-    json: Any
-    status: int
-    fault: Any = None
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
-
-    @classmethod
-    def from_entry(cls, entry: Mapping[str, Any]) -> RecordedRequest:
-        return cls(
-            method=entry["method"],
-            path=entry["path"],
-            query=entry.get("query", ""),
-            headers=entry.get("headers", {}),
-            json=entry.get("body"),
-            status=entry.get("status", 0),
-            fault=entry.get("fault"),
-            raw=entry,
-        )
-
-    def __str__(self) -> str:
-        body = "" if self.json is None else " " + json.dumps(self.json)[:300]
-        fault = f" fault={self.fault}" if self.fault else ""
-        query = f"?{self.query}" if self.query else ""
-        return f"{self.method} {self.path}{query} -> {self.status}{fault}{body}"
 
 
 class MockHTTPError(Exception):
@@ -65,15 +34,54 @@ class MockHTTPError(Exception):
 
 
 class FaultHandle:
-    """A fault rule added for a while; as a context manager it is removed on exit."""
+    """A fault rule added by a test: its live counters, and as a context manager it is removed on exit.
+
+    `matched` counts the requests the rule matched, `applied` the faults it caused (respx's `call_count`).
+    Once the rule is gone (removed, or the mock reset) they stay as they were last."""
 
     def __init__(self, mock: ThreadsMock, rule: Mapping[str, Any]) -> None:
         self.mock = mock
         self.rule = rule
         self.id = str(rule["id"])
+        self._last: Mapping[str, Any] | None = None
+
+    @property
+    def state(self) -> Mapping[str, Any]:
+        """The rule as the admin API describes it now, counters included."""
+        if self._last is not None:
+            return self._last
+        state: Mapping[str, Any] = self.mock.admin("GET", self._path)
+        return state
+
+    @property
+    def matched(self) -> int:
+        return int(self.state["matched"])
+
+    @property
+    def applied(self) -> int:
+        return int(self.state["applied"])
+
+    @property
+    def live(self) -> bool:
+        return self._last is None
+
+    @property
+    def _path(self) -> str:
+        return f"/__mock__/faults/{urllib.parse.quote(self.id)}"
+
+    def assert_applied(self) -> None:
+        """Fails unless the rule caused at least one fault."""
+        state = self.state
+        if not state["applied"]:
+            raise AssertionError(f"fault rule never applied: {describe_rule(state)}")
 
     def remove(self) -> None:
-        self.mock.admin("DELETE", f"/__mock__/faults/{urllib.parse.quote(self.id)}")
+        if self._last is None:
+            self._last = self.state
+            self.mock.admin("DELETE", self._path)
+
+    def _gone(self, last: Mapping[str, Any]) -> None:
+        self._last = last
 
     def __enter__(self) -> FaultHandle:
         return self
@@ -83,6 +91,14 @@ class FaultHandle:
     ) -> None:
         self.remove()
 
+    def __repr__(self) -> str:
+        return f"<FaultHandle {self.id} {self.rule.get('match', '*')}>"
+
+
+def describe_rule(state: Mapping[str, Any]) -> str:
+    data = {key: value for key, value in state.items() if key not in ("id", "matched", "applied")}
+    return f"{state['id']} {json.dumps(data)} (matched {state['matched']}, applied {state['applied']})"
+
 
 class ThreadsView:
     """The threads stored for the mock's API key: for assertions, and for seeding state."""
@@ -91,9 +107,10 @@ class ThreadsView:
         self.mock = mock
 
     def all(self) -> list[dict[str, Any]]:
-        store = self.mock.server.app.state.store  # type: ignore[attr-defined]
-        threads: list[dict[str, Any]] = self.mock.server.call(store.threads(self.mock.api_key))
-        return threads
+        """Every thread of the mock's API key, oldest first."""
+        query = urllib.parse.urlencode({"project": self.mock.api_key})
+        listed = self.mock.admin("GET", f"/__mock__/threads?{query}")
+        return list(listed["data"])
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return iter(self.all())
@@ -131,9 +148,10 @@ class ThreadsView:
 class ThreadsMock:
     """A running mock as a test sees it."""
 
-    def __init__(self, server: BackgroundServer, api_key: str = "sk-mock") -> None:
+    def __init__(self, server: BackgroundServer[MockApp], api_key: str = "sk-mock") -> None:
         self.server = server
         self.api_key = api_key
+        self.added_faults: list[FaultHandle] = []
 
     @property
     def url(self) -> str:
@@ -166,14 +184,20 @@ class ThreadsMock:
 
     def reset(self) -> None:
         """Forget every thread, run, assistant, reply and fault rule, journal entry and counter."""
+        live = [handle for handle in self.added_faults if handle.live]
+        if live:
+            # Keep the counts of the rules about to go: fault ids start again from fault_1 after a reset.
+            described = {str(rule["id"]): rule for rule in self.faults()}
+            for handle in live:
+                handle._gone(described.get(handle.id, {**handle.rule, "removed": "outside its handle"}))
         self.admin("POST", "/__mock__/reset")
 
     @property
-    def requests(self) -> list[RecordedRequest]:
+    def requests(self) -> list[JournalEntry]:
         """The journal: every request since the last reset, oldest first, JSON bodies parsed."""
         entries = self.admin("GET", "/__mock__/requests")
         listed = entries["data"] if isinstance(entries, dict) else entries
-        return [RecordedRequest.from_entry(entry) for entry in listed]
+        return [JournalEntry.from_dict(entry) for entry in listed]
 
     @property
     def threads(self) -> ThreadsView:
@@ -186,7 +210,22 @@ class ThreadsMock:
             body: dict[str, Any] = {"rule": rule, **keys}
         else:
             body = {**(rule or {}), **keys}
-        return FaultHandle(self, self.admin("POST", "/__mock__/faults", body))
+        handle = FaultHandle(self, self.admin("POST", "/__mock__/faults", body))
+        self.added_faults.append(handle)
+        return handle
+
+    def faults_not_applied(self) -> list[Mapping[str, Any]]:
+        """The rules added through `fault(...)` (the marker's `faults=` included) that never caused a fault."""
+        described = {str(rule["id"]): rule for rule in self.faults()}
+        states = [handle.state if not handle.live else described.get(handle.id) for handle in self.added_faults]
+        return [state for state in states if state is not None and not state.get("removed") and not state["applied"]]
+
+    def assert_all_faults_applied(self) -> None:
+        """Fails if a rule added through `fault(...)` never caused a fault (respx's `assert_all_called`)."""
+        idle = self.faults_not_applied()
+        if idle:
+            listed = "\n".join(f"  {describe_rule(state)}" for state in idle)
+            raise AssertionError(f"{len(idle)} fault rule(s) never applied:\n{listed}")
 
     def reply(self, match: str | None = None, **rule: Any) -> dict[str, Any]:
         """Add a reply rule for runs, tried after those already there: `reply("hello", reply="Hi there!")`,

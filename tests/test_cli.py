@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -14,7 +15,25 @@ import httpx
 
 from mock_server.settings import Settings
 
-from .conftest import HEADERS, free_port
+from .conftest import HEADERS
+
+START_LINE = re.compile(r"threads-mock \S+ on (http://\S+):(\d+)/v1$")
+
+
+def started_url(process: subprocess.Popen[str], timeout: float = 20) -> str:
+    """The URL of a `serve` process, from the start line it prints once bound (stdout and stderr merged)."""
+    assert process.stdout is not None
+    deadline = time.monotonic() + timeout
+    seen: list[str] = []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"server did not start: {''.join(seen)}")
+        seen.append(line)
+        found = START_LINE.search(line.strip())
+        if found:
+            return f"{found.group(1)}:{found.group(2)}"
+    raise RuntimeError(f"no start line in time: {''.join(seen)}")
 
 
 @contextmanager
@@ -23,32 +42,35 @@ def serving(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     python: str = sys.executable,
-    port: int | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    port = port or free_port()
     process = subprocess.Popen(
         [python, "-m", "mock_server", "serve", *args],
-        env={**os.environ, "THREADS_MOCK_PORT": str(port), **(env or {})},
+        env={**os.environ, "THREADS_MOCK_PORT": "0", **(env or {})},
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"{url}/__mock__/health", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not start: {process.communicate()[0]}") from None
-                time.sleep(0.05)
-        yield url, process
+        yield started_url(process), process
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_port_zero_prints_the_port_it_bound() -> None:
+    with serving(["--port", "0", "--log-level", "warning"]) as (url, _):
+        port = int(url.rsplit(":", 1)[1])
+        assert port > 0 and url == f"http://127.0.0.1:{port}"
+        health = httpx.get(f"{url}/__mock__/health")
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+
+
+def test_workers_on_port_zero_print_the_port_they_share(tmp_path: Path) -> None:
+    args = ["--port", "0", "--workers", "2", "--store", f"sqlite:{tmp_path / 'mock.db'}", "--log-level", "warning"]
+    with serving(args) as (url, _):
+        health = httpx.get(f"{url}/__mock__/health", timeout=10)
+    assert health.status_code == 200 and health.json()["status"] == "ok"
 
 
 def test_help_explains_every_option() -> None:

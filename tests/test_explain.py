@@ -87,8 +87,7 @@ OBJECT = {"type": "object", "properties": {"name": {"type": "string"}}, "additio
             {"type": "object", "properties": {"m": {"type": "object", "propertyNames": {"maxLength": 3}}}},
             {"m": {"long": "x"}},
             (
-                "Invalid 'm': key too long. Expected a key with maximum length 3, but got a key with length 4 "
-                "instead.",
+                "Invalid 'm': key too long. Expected a key with maximum length 3, but got a key with length 4 instead.",
                 "m",
                 "metadata_key_too_long",
             ),

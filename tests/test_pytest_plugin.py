@@ -180,3 +180,110 @@ def test_prism_style_suite_passes_lenient_and_fails_strict(pytester: pytest.Pyte
     strict = pytester.runpytest_subprocess()
     strict.assert_outcomes(failed=1)
     strict.stdout.fnmatch_lines(["*assert (404 == 200)*"])
+
+
+WHAT_NEVER_HAPPENED = """
+import pytest
+
+
+@pytest.mark.threads_mock(sed=7)
+def test_a_typo_in_the_marker(threads_mock):
+    pass
+
+
+@pytest.mark.threads_mock(assert_all_faults_applied=True)
+def test_a_fault_that_never_fired(threads_mock):
+    threads_mock.fault(match="POST /v1/threads", status=503)
+
+
+@pytest.mark.threads_mock(
+    assert_all_faults_applied=True, faults=[{"match": "POST /v1/threads", "status": 500, "after": 1}]
+)
+def test_a_marker_fault_that_matched_but_never_fired(threads_mock):
+    threads_mock.openai_client(max_retries=0).beta.threads.create()
+
+
+@pytest.mark.threads_mock(assert_all_faults_applied=True)
+def test_a_fault_that_fired(threads_mock):
+    client = threads_mock.openai_client(max_retries=0)
+    handle = threads_mock.fault(match="POST /v1/threads", status=503, times=1)
+    with pytest.raises(Exception):
+        client.beta.threads.create()
+    assert (handle.matched, handle.applied) == (1, 1)
+    client.beta.threads.create()
+    assert (handle.matched, handle.applied) == (2, 1)
+
+
+@pytest.mark.threads_mock(assert_all_faults_applied=True)
+def test_a_failing_test_is_not_blamed_for_its_faults(threads_mock):
+    threads_mock.fault(match="POST /v1/threads", status=503)
+    assert 1 == 2
+
+
+@pytest.mark.threads_mock(api_key="sk-marker", mode="LENIENT", rate_limit="1/min", seed=5)
+def test_the_other_marker_arguments(threads_mock):
+    import openai
+
+    client = threads_mock.openai_client(max_retries=0)
+    assert client.beta.threads.retrieve("thread_anything").id == "thread_anything"
+    with pytest.raises(openai.RateLimitError):
+        client.beta.threads.create()
+    assert threads_mock.requests[0].headers["authorization"] == "Bearer sk-marker"
+"""
+
+
+def test_what_never_happened_is_reported(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_never=WHAT_NEVER_HAPPENED)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning")
+    result.assert_outcomes(passed=4, failed=1, errors=3)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_a_typo_in_the_marker*",
+            "*unknown threads_mock marker argument 'sed'; did you mean 'seed'?",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_a_fault_that_never_fired*",
+            "*assert_all_faults_applied=True): 1 fault rule(s) never applied:",
+            '*fault_1 {"match": "POST /v1/threads", "status": 503} (matched 0, applied 0)',
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_a_marker_fault_that_matched_but_never_fired*",
+            '*fault_1 {"match": "POST /v1/threads", "status": 500, "after": 1} (matched 1, applied 0)',
+        ]
+    )
+    result.stdout.fnmatch_lines(["FAILED *test_a_failing_test_is_not_blamed_for_its_faults*"])
+    assert "ERROR *test_a_failing_test_is_not_blamed" not in result.stdout.str()
+    assert "teardown of test_a_failing_test_is_not_blamed" not in result.stdout.str()
+
+
+def test_the_ini_option_checks_every_test(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nthreads_mock_assert_all_faults_applied = true\nthreads_mock_mode = Lenient\n")
+    pytester.makepyfile(
+        test_ini="""
+        import pytest
+
+        def test_never_fired(threads_mock):
+            threads_mock.fault(match="DELETE /v1/threads/*", status=500)
+            assert threads_mock.openai_client().beta.threads.retrieve("thread_x").id == "thread_x"
+
+        @pytest.mark.threads_mock(assert_all_faults_applied=False)
+        def test_excused_by_its_marker(threads_mock):
+            threads_mock.fault(match="DELETE /v1/threads/*", status=500)
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_never_fired*", "*fault_1*(matched 0, applied 0)"])
+
+
+def test_a_bad_session_option_stops_the_session(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_any="def test_any(threads_mock):\n    pass\n")
+    result = pytester.runpytest_subprocess("--threads-mock-seed=seven")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*threads-mock: seed: invalid int value: 'seven' (from pytest option --threads-mock-seed)*"]
+    )
