@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -31,6 +32,9 @@ WORKER_OPTIONS = "_THREADS_MOCK_WORKER_OPTIONS"
 # On SIGTERM the requests in flight may finish for this long; then the rest (a `hang` fault, a client that
 # stopped reading) are cancelled and the store is closed. Below the 10 s a container runtime gives before SIGKILL.
 GRACEFUL_SHUTDOWN_SECONDS = 5
+
+# uvicorn's exit status when the app fails to start (uvicorn.run exits with it; Server.run only returns).
+STARTUP_FAILURE = 3
 
 SERVE_HELP = """Start the mock on HOST:PORT. Every option can also come from an environment variable
 (THREADS_MOCK_PORT=4010, THREADS_MOCK_API_KEY=k1,k2, ...) or from a TOML file given with --config
@@ -176,17 +180,27 @@ def serve(options: dict[str, object]) -> int:
     except ValueError as error:  # a bad fault rule, rate limit or store from the environment or the config file
         print(f"threads-mock serve: error: {error}", file=sys.stderr)
         return 2
-    print(f"threads-mock {__version__} on http://{settings.host}:{settings.port}/v1", file=sys.stderr, flush=True)
     if settings.workers > 1:
         asyncio.run(app.state.store.close())
         serve_workers(settings, options)
         return 0
+    config = uvicorn.Config(app, **server_options(settings))
+    sock = listening_socket(config)
+    announce(settings, sock)
     settle_heap()
     # uvicorn shuts down gracefully on SIGTERM, then raises the signal again under the handler it found:
     # with this one, the process exits 0, as after any stop that went as asked, instead of dying by the signal.
     signal.signal(signal.SIGTERM, stopped_as_asked)
-    uvicorn.run(app, **server_options(settings))
-    return 0
+    server = uvicorn.Server(config)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[sock])
+    return 0 if server.started else STARTUP_FAILURE
+
+
+def announce(settings: Settings, sock: socket.socket) -> None:
+    """The start line, printed once bound: with --port 0 it names the port the system chose."""
+    port = sock.getsockname()[1]
+    print(f"threads-mock {__version__} on http://{settings.host}:{port}/v1", file=sys.stderr, flush=True)
 
 
 def server_options(settings: Settings) -> dict[str, Any]:
@@ -266,7 +280,9 @@ def serve_workers(settings: Settings, options: dict[str, object]) -> None:
     config = uvicorn.Config(
         f"{__name__}:worker_app", factory=True, workers=settings.workers, **server_options(settings)
     )
-    Multiprocess(config, sockets=[listening_socket(config)]).run()
+    sock = listening_socket(config)
+    announce(settings, sock)
+    Multiprocess(config, sockets=[sock]).run()
 
 
 def listening_socket(config: uvicorn.Config) -> socket.socket:
