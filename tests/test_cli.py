@@ -2,53 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
 from mock_server.settings import Settings
 
-from .conftest import HEADERS, free_port
-
-
-@contextmanager
-def serving(
-    args: list[str],
-    env: dict[str, str] | None = None,
-    cwd: Path | None = None,
-    python: str = sys.executable,
-    port: int | None = None,
-) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    port = port or free_port()
-    process = subprocess.Popen(
-        [python, "-m", "mock_server", "serve", *args],
-        env={**os.environ, "THREADS_MOCK_PORT": str(port), **(env or {})},
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"{url}/__mock__/health", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not start: {process.communicate()[0]}") from None
-                time.sleep(0.05)
-        yield url, process
-    finally:
-        process.terminate()
-        process.wait(10)
+from .helpers import HEADERS, serving
 
 
 def test_help_explains_every_option() -> None:
@@ -68,28 +30,27 @@ def test_help_explains_every_option() -> None:
 
 
 def test_serve_with_seed_and_key_from_the_command_line() -> None:
-    with serving(["--seed", "7", "--api-key", "sk-only"]) as (url, _):
-        wrong = httpx.post(f"{url}/v1/threads", headers=HEADERS)
+    with serving("--seed", "7", "--api-key", "sk-only") as server:
+        wrong = httpx.post(f"{server.url}/v1/threads", headers=HEADERS)
         assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "invalid_api_key"
-        right = httpx.post(f"{url}/v1/threads", headers={**HEADERS, "Authorization": "Bearer sk-only"})
+        right = httpx.post(f"{server.url}/v1/threads", headers={**HEADERS, "Authorization": "Bearer sk-only"})
         assert right.status_code == 200 and right.json()["created_at"] == 1_717_000_001
         assert "server" not in right.headers and "date" in right.headers  # no `server: uvicorn`, as the real API
 
 
 def test_access_log_line_per_request() -> None:
-    with serving(["--log-level", "info"]) as (url, process):
-        httpx.post(f"{url}/v1/threads", headers=HEADERS)
-        process.terminate()
-        output = process.communicate(timeout=10)[0]
+    with serving("--log-level", "info") as server:
+        httpx.post(f"{server.url}/v1/threads", headers=HEADERS)
+        output = server.stop()
     assert '"POST /v1/threads" 200' in output
 
 
 def test_environment_and_config_file(tmp_path: Path) -> None:
     config = tmp_path / "mock.toml"
     config.write_text('seed = 3\napi_keys = ["sk-file"]\nlog_level = "warning"\n')
-    with serving([], env={"THREADS_MOCK_CONFIG": str(config), "THREADS_MOCK_API_KEY": "sk-env"}) as (url, _):
-        by_env = httpx.post(f"{url}/v1/threads", headers={**HEADERS, "Authorization": "Bearer sk-env"})
-        by_file = httpx.post(f"{url}/v1/threads", headers={**HEADERS, "Authorization": "Bearer sk-file"})
+    with serving(env={"THREADS_MOCK_CONFIG": str(config), "THREADS_MOCK_API_KEY": "sk-env"}) as server:
+        by_env = httpx.post(f"{server.url}/v1/threads", headers={**HEADERS, "Authorization": "Bearer sk-env"})
+        by_file = httpx.post(f"{server.url}/v1/threads", headers={**HEADERS, "Authorization": "Bearer sk-file"})
     assert by_env.status_code == 200 and by_file.status_code == 401
     assert by_env.json()["created_at"] == 1_717_000_001
 
@@ -120,9 +81,9 @@ def test_installed_package_carries_the_contract(tmp_path: Path) -> None:
     subprocess.run([python, "-m", "pip", "install", "--quiet", str(root)], check=True, timeout=600)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    with serving([], cwd=elsewhere, python=python, env={"PYTHONPATH": ""}) as (url, _):
-        contract = httpx.get(f"{url}/openapi.yaml")
-        created = httpx.post(f"{url}/v1/threads", headers=HEADERS, json={"metadata": {"k": 5}})
+    with serving(cwd=elsewhere, python=python, env={"PYTHONPATH": ""}) as server:
+        contract = httpx.get(f"{server.url}/openapi.yaml")
+        created = httpx.post(f"{server.url}/v1/threads", headers=HEADERS, json={"metadata": {"k": 5}})
     assert contract.status_code == 200 and "createThread" in contract.text
     assert created.status_code == 400 and created.json()["error"]["param"] == "metadata.k"
     located = subprocess.run(

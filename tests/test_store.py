@@ -20,7 +20,7 @@ from mock_server.server import BackgroundServer
 from mock_server.store import JSON, ListQuery, Store, open_store
 from mock_server.store.base import page_of
 
-from .conftest import HEADERS, tracked_within
+from .helpers import HEADERS, tracked_within
 
 MakeStore = Callable[..., Store]
 
