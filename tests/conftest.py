@@ -1,10 +1,7 @@
 from __future__ import annotations
 
-import gc
 import importlib.util
-import socket
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -15,51 +12,7 @@ from mock_server import Settings, create_app
 from mock_server.contract import Contract
 from mock_server.server import BackgroundServer
 
-HEADERS = {"Authorization": "Bearer sk-mock", "OpenAI-Beta": "assistants=v2"}
-
-
-CONTAINERS = (dict, list, tuple, deque)
-
-
-def tracked_within(containers: Iterable[Any]) -> list[Any]:
-    """What the containers hold, at any depth, that the garbage collector still tracks (after a collection,
-    the objects each young collection would walk again)."""
-    found: list[Any] = []
-    stack = [item for item in containers if isinstance(item, CONTAINERS)]
-    while stack:
-        container = stack.pop()
-        held = [*container.keys(), *container.values()] if isinstance(container, dict) else container
-        for item in held:
-            if gc.is_tracked(item):
-                found.append(item)
-            if isinstance(item, CONTAINERS):
-                stack.append(item)
-    return found
-
-
-# The event order of a streamed text reply, as the real API sent it (openai-runs-facts.md); deltas once.
-TEXT_REPLY_EVENTS = [
-    "thread.run.created",
-    "thread.run.queued",
-    "thread.run.in_progress",
-    "thread.run.step.created",
-    "thread.run.step.in_progress",
-    "thread.message.created",
-    "thread.message.in_progress",
-    "thread.message.delta",
-    "thread.message.completed",
-    "thread.run.step.completed",
-    "thread.run.completed",
-]
-
-
-def free_port() -> int:
-    """A loopback port free now, for a server started as a separate process."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
+from .helpers import HEADERS
 
 # The SDK-1 virtualenv (make test-sdk1, only the sdk tests) installs the test extra alone; the property
 # tests import the fuzz extra's hypothesis-jsonschema at collection. `make test-main` always has it.

@@ -13,7 +13,8 @@ from starlette.testclient import TestClient
 from mock_server import Settings, create_app
 from mock_server.admin import is_loopback
 from mock_server.server import BackgroundServer
-from tests.conftest import HEADERS
+
+from .helpers import HEADERS
 
 
 @pytest.fixture

@@ -2,64 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import re
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
 from mock_server.settings import Settings
 
-from .conftest import HEADERS
-
-START_LINE = re.compile(r"threads-mock \S+ on (http://\S+):(\d+)/v1$")
-
-
-def started_url(process: subprocess.Popen[str], timeout: float = 20) -> str:
-    """The URL of a `serve` process, from the start line it prints once bound (stdout and stderr merged)."""
-    assert process.stdout is not None
-    deadline = time.monotonic() + timeout
-    seen: list[str] = []
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"server did not start: {''.join(seen)}")
-        seen.append(line)
-        found = START_LINE.search(line.strip())
-        if found:
-            return f"{found.group(1)}:{found.group(2)}"
-    raise RuntimeError(f"no start line in time: {''.join(seen)}")
-
-
-@contextmanager
-def serving(
-    args: list[str],
-    env: dict[str, str] | None = None,
-    cwd: Path | None = None,
-    python: str = sys.executable,
-) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    process = subprocess.Popen(
-        [python, "-m", "mock_server", "serve", *args],
-        env={**os.environ, "THREADS_MOCK_PORT": "0", **(env or {})},
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        yield started_url(process), process
-    finally:
-        process.terminate()
-        process.wait(10)
+from .helpers import HEADERS, serving
 
 
 def test_port_zero_prints_the_port_it_bound() -> None:
-    with serving(["--port", "0", "--log-level", "warning"]) as (url, _):
+    with serving("--port", "0", "--log-level", "warning") as server:
+        url = server.url
         port = int(url.rsplit(":", 1)[1])
         assert port > 0 and url == f"http://127.0.0.1:{port}"
         health = httpx.get(f"{url}/__mock__/health")
@@ -68,8 +24,8 @@ def test_port_zero_prints_the_port_it_bound() -> None:
 
 def test_workers_on_port_zero_print_the_port_they_share(tmp_path: Path) -> None:
     args = ["--port", "0", "--workers", "2", "--store", f"sqlite:{tmp_path / 'mock.db'}", "--log-level", "warning"]
-    with serving(args) as (url, _):
-        health = httpx.get(f"{url}/__mock__/health", timeout=10)
+    with serving(*args) as server:
+        health = httpx.get(f"{server.url}/__mock__/health", timeout=10)
     assert health.status_code == 200 and health.json()["status"] == "ok"
 
 
@@ -90,7 +46,8 @@ def test_help_explains_every_option() -> None:
 
 
 def test_serve_with_seed_and_key_from_the_command_line() -> None:
-    with serving(["--seed", "7", "--api-key", "sk-only"]) as (url, _):
+    with serving("--seed", "7", "--api-key", "sk-only") as server:
+        url = server.url
         wrong = httpx.post(f"{url}/v1/threads", headers=HEADERS)
         assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "invalid_api_key"
         right = httpx.post(f"{url}/v1/threads", headers={**HEADERS, "Authorization": "Bearer sk-only"})
@@ -99,17 +56,17 @@ def test_serve_with_seed_and_key_from_the_command_line() -> None:
 
 
 def test_access_log_line_per_request() -> None:
-    with serving(["--log-level", "info"]) as (url, process):
-        httpx.post(f"{url}/v1/threads", headers=HEADERS)
-        process.terminate()
-        output = process.communicate(timeout=10)[0]
+    with serving("--log-level", "info") as server:
+        httpx.post(f"{server.url}/v1/threads", headers=HEADERS)
+        output = server.stop()
     assert '"POST /v1/threads" 200' in output
 
 
 def test_environment_and_config_file(tmp_path: Path) -> None:
     config = tmp_path / "mock.toml"
     config.write_text('seed = 3\napi_keys = ["sk-file"]\nlog_level = "warning"\n')
-    with serving([], env={"THREADS_MOCK_CONFIG": str(config), "THREADS_MOCK_API_KEY": "sk-env"}) as (url, _):
+    with serving(env={"THREADS_MOCK_CONFIG": str(config), "THREADS_MOCK_API_KEY": "sk-env"}) as server:
+        url = server.url
         by_env = httpx.post(f"{url}/v1/threads", headers={**HEADERS, "Authorization": "Bearer sk-env"})
         by_file = httpx.post(f"{url}/v1/threads", headers={**HEADERS, "Authorization": "Bearer sk-file"})
     assert by_env.status_code == 200 and by_file.status_code == 401
@@ -142,7 +99,8 @@ def test_installed_package_carries_the_contract(tmp_path: Path) -> None:
     subprocess.run([python, "-m", "pip", "install", "--quiet", str(root)], check=True, timeout=600)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    with serving([], cwd=elsewhere, python=python, env={"PYTHONPATH": ""}) as (url, _):
+    with serving(cwd=elsewhere, python=python, env={"PYTHONPATH": ""}) as server:
+        url = server.url
         contract = httpx.get(f"{url}/openapi.yaml")
         created = httpx.post(f"{url}/v1/threads", headers=HEADERS, json={"metadata": {"k": 5}})
     assert contract.status_code == 200 and "createThread" in contract.text

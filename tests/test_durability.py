@@ -4,15 +4,12 @@ restarted, killed with SIGKILL in the middle of writes, and run with several wor
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,66 +20,14 @@ import uvicorn
 
 from mock_server.cli import listening_socket
 
-from .conftest import HEADERS, free_port
+from .helpers import QUIET, START_TIMEOUT, Served, serve_command, serving
 
-START_TIMEOUT = 20.0
 ON_LINUX = Path("/proc/self/fd").is_dir() and Path("/proc/net/tcp").is_file()
-
-
-@dataclass
-class Served:
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=f"{self.url}/v1", headers=HEADERS, timeout=10)
-
-
-def serve_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "mock_server", "serve", "--log-level", "warning", *args]
-
-
-@contextmanager
-def serving(tmp_path: Path, *args: str) -> Iterator[Served]:
-    """The server in its own process group, stopped (and, if need be, killed with its workers) on exit."""
-    port = free_port()
-    log = tmp_path / f"server-{port}.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            serve_command("--port", str(port), *args), stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    served = Served(process, port, log)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                if httpx.get(f"{served.url}/__mock__/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start:\n{log.read_text()}")
-            time.sleep(0.05)
-        yield served
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            with suppress(subprocess.TimeoutExpired):
-                process.wait(10)
-        # Whatever is left of its group (workers of a killed parent) goes too: it is ours, started above.
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(10)
 
 
 def test_a_restarted_server_serves_what_was_created_before(tmp_path: Path) -> None:
     store = f"sqlite:{tmp_path / 'mock.db'}"
-    with serving(tmp_path, "--store", store) as server, server.client() as api:
+    with serving(*QUIET, "--store", store) as server, server.client() as api:
         created = api.post("/threads", json={"messages": [{"role": "user", "content": "one"}], "metadata": {"a": "1"}})
         thread_id = created.json()["id"]
         api.post(f"/threads/{thread_id}/messages", json={"role": "assistant", "content": "two"}).raise_for_status()
@@ -91,7 +36,7 @@ def test_a_restarted_server_serves_what_was_created_before(tmp_path: Path) -> No
         deleted = api.post("/threads").json()["id"]
         assert api.delete(f"/threads/{deleted}").status_code == 200
     assert server.process.returncode is not None
-    with serving(tmp_path, "--store", store) as server, server.client() as api:
+    with serving(*QUIET, "--store", store) as server, server.client() as api:
         assert api.get(f"/threads/{thread_id}").json() == modified
         assert api.get(f"/threads/{thread_id}/messages", params={"order": "asc"}).json() == messages
         assert [m["content"][0]["text"]["value"] for m in messages["data"]] == ["one", "two"]
@@ -145,7 +90,7 @@ def test_kill_9_during_writes_loses_nothing_that_was_answered(tmp_path: Path) ->
         except BaseException as error:  # re-raised below: a failure in a thread would pass silently
             errors.append(error)
 
-    with serving(tmp_path, "--store", store) as server:
+    with serving(*QUIET, "--store", store) as server:
         clients = [threading.Thread(target=client, args=(i,)) for i in range(4)]
         for thread in clients:
             thread.start()
@@ -161,7 +106,7 @@ def test_kill_9_during_writes_loses_nothing_that_was_answered(tmp_path: Path) ->
     assert not any(thread.is_alive() for thread in clients)
     assert len(answered.messages) >= 200, "the clients wrote too little before the deadline"
 
-    with serving(tmp_path, "--store", store) as server, server.client() as api:
+    with serving(*QUIET, "--store", store) as server, server.client() as api:
         for thread_id, created in answered.threads.items():
             stored = api.get(f"/threads/{thread_id}")
             assert stored.status_code == 200, thread_id
@@ -203,7 +148,7 @@ def worker_pids(pid: int) -> list[int]:
 @pytest.mark.skipif(not ON_LINUX, reason="finds the worker processes through /proc")
 def test_two_workers_share_one_consistent_state(tmp_path: Path) -> None:
     store = f"sqlite:{tmp_path / 'mock.db'}"
-    with serving(tmp_path, "--store", store, "--workers", "2") as server, ExitStack() as connections:
+    with serving(*QUIET, "--store", store, "--workers", "2") as server, ExitStack() as connections:
         deadline = time.monotonic() + START_TIMEOUT
         while len(worker_pids(server.process.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -270,8 +215,6 @@ def test_workers_connections_get_tcp_nodelay() -> None:
 )
 def test_serve_refuses_what_it_cannot_keep(tmp_path: Path, args: list[str], message: str) -> None:
     args = [a.format(db=tmp_path / "x.db", tmp=tmp_path) for a in args]
-    result = subprocess.run(
-        serve_command("--port", str(free_port()), *args), capture_output=True, text=True, timeout=30
-    )
+    result = subprocess.run(serve_command(*QUIET, *args), capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert f"threads-mock serve: error: {message}" in result.stderr

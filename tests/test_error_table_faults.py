@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from mock_server.server import BackgroundServer
-from tests.conftest import HEADERS
+
+from .helpers import HEADERS
 
 RATE_LIMITS_URL = "https://platform.openai.com/account/rate-limits"
 

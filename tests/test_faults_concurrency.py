@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from mock_server.server import BackgroundServer
-from tests.conftest import HEADERS
+
+from .helpers import HEADERS
 
 
 def entries(server: BackgroundServer) -> list[dict[str, Any]]:

@@ -10,7 +10,8 @@ import pytest
 
 from mock_server.faults import FaultBook
 from mock_server.server import BackgroundServer
-from tests.conftest import HEADERS
+
+from .helpers import HEADERS
 
 
 def faulted(book: FaultBook, count: int, method: str = "POST", path: str = "/v1/threads") -> list[int]:

@@ -4,9 +4,6 @@ the environment, the config file, the Python API, and what faults leave alone.""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,9 +14,8 @@ import pytest
 from mock_server import Settings, create_app
 from mock_server.cli import main, parser
 from mock_server.server import BackgroundServer
-from tests.conftest import HEADERS
 
-from .conftest import free_port
+from .helpers import HEADERS, serving
 
 
 def error_of(response: httpx.Response, status: int) -> dict[str, Any]:
@@ -107,30 +103,17 @@ def test_faults_leave_the_admin_api_and_the_contract_alone(start_server: Callabl
 
 
 def test_serve_with_fault_and_rate_limit_options() -> None:
-    port = free_port()
-    command = [sys.executable, "-m", "mock_server", "serve", "--port", str(port), "--log-level", "warning"]
-    command += ["--fault", "POST /v1/threads: status=503; times=1", "--fault", "GET /threads/*: status=404"]
-    command += ["--rate-limit", "100/min", "--journal-size", "2"]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"{url}/__mock__/health")
-                break
-            except httpx.TransportError:
-                assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.05)
+    options = ["--log-level", "warning"]
+    options += ["--fault", "POST /v1/threads: status=503; times=1", "--fault", "GET /threads/*: status=404"]
+    options += ["--rate-limit", "100/min", "--journal-size", "2"]
+    with serving(*options) as server:
+        url = server.url
         first = httpx.post(f"{url}/v1/threads", headers=HEADERS)
         second = httpx.post(f"{url}/v1/threads", headers=HEADERS)
         assert (first.status_code, second.status_code) == (503, 200)
         assert first.headers["x-ratelimit-limit-requests"] == "100"
         assert httpx.get(f"{url}/v1/threads/{second.json()['id']}", headers=HEADERS).status_code == 404
         assert [e["status"] for e in httpx.get(f"{url}/__mock__/requests").json()["data"]] == [200, 404]
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 @pytest.mark.parametrize(

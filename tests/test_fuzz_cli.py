@@ -20,7 +20,7 @@ from mock_server.contract import Contract, default_contract_path
 from mock_server.fuzzing.constraints import within_constraints
 from mock_server.server import BackgroundServer
 
-from .conftest import free_port
+from .helpers import refusing_port
 
 KEY = "sk-fuzz-cli"
 # Small budgets: these tests are about the command, not about the mock (tests/test_schemathesis.py).
@@ -103,8 +103,9 @@ def test_a_healthy_server_by_url_passes_with_third_party_defaults(
 
 
 def test_an_unreachable_url_exits_2_and_says_so(tmp_path: Path) -> None:
-    url, junit = f"http://127.0.0.1:{free_port()}/v1", tmp_path / "fuzz.xml"
-    run = fuzz("--url", url, "--api-key", KEY, "--report", "junit", junit)
+    with refusing_port() as port:
+        url, junit = f"http://127.0.0.1:{port}/v1", tmp_path / "fuzz.xml"
+        run = fuzz("--url", url, "--api-key", KEY, "--report", "junit", junit)
 
     assert run.returncode == 2, run.stdout + run.stderr
     assert f"Nothing was tested: cannot reach {url}: connection refused" in run.stdout

@@ -13,7 +13,8 @@ from starlette.types import Message, Receive
 
 from mock_server.journal import Journal
 from mock_server.server import BackgroundServer
-from tests.conftest import HEADERS, tracked_within
+
+from .helpers import HEADERS, tracked_within
 
 
 def journal(server: BackgroundServer, **filters: Any) -> list[dict[str, Any]]:

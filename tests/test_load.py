@@ -27,8 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import HEADERS
-from .test_durability import serving
+from .helpers import HEADERS, QUIET, serving
 
 CLIENTS = int(os.environ.get("MOCK_LOAD_CLIENTS", "200"))
 # Every client runs ROUNDS rounds, and when this is set, more rounds until that many seconds have passed.
@@ -165,7 +164,7 @@ if SECONDS is not None:
 @pytest.mark.parametrize("store", STORES)
 def test_concurrent_clients_lose_nothing(tmp_path: Path, store: tuple[str, ...]) -> None:
     url = "memory" if store[0] == "memory" else f"sqlite:{tmp_path / 'load.db'}"
-    with serving(tmp_path, "--store", url, *store[1:]) as server:
+    with serving(*QUIET, "--store", url, *store[1:]) as server:
         started = time.monotonic()
         ledgers, tally = asyncio.run(run_load(f"{server.url}/v1", CLIENTS))
         elapsed = time.monotonic() - started
@@ -179,5 +178,5 @@ def test_concurrent_clients_lose_nothing(tmp_path: Path, store: tuple[str, ...])
     assert health["store"]["evicted"] == 0
     assert sum(len(ledger.deleted_threads) for ledger in ledgers) >= CLIENTS // 2
     assert live >= CLIENTS // 2
-    assert "Traceback" not in server.log.read_text()
+    assert "Traceback" not in server.output
     print(f"\n{store}: {CLIENTS} clients, {tally.requests} requests in {elapsed:.1f}s, {live} threads kept")

@@ -21,7 +21,7 @@ from mock_server.contract import Contract
 from mock_server.server import BackgroundServer
 from mock_server.strategies import InvalidRequest
 
-from .conftest import HEADERS
+from .helpers import HEADERS
 
 JSON = dict[str, Any]
 # Fixed examples (derandomize), no example database: the same cases on every run and every machine.

@@ -12,7 +12,8 @@ import pytest
 
 from mock_server.middleware.ratelimit import RateLimit, TokenBuckets
 from mock_server.server import BackgroundServer
-from tests.conftest import HEADERS
+
+from .helpers import HEADERS
 
 RATE_LIMIT_MESSAGE = re.compile(
     r"Rate limit reached for requests in organization org-mock on requests per min \(RPM\): "

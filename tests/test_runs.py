@@ -16,7 +16,7 @@ from mock_server import Settings
 from mock_server.contract import Contract
 from mock_server.server import BackgroundServer
 
-from .conftest import HEADERS, TEXT_REPLY_EVENTS
+from .helpers import HEADERS, TEXT_REPLY_EVENTS
 
 Conforms = Callable[[httpx.Response, str], dict[str, Any]]
 

@@ -14,7 +14,7 @@ from mock_server.faults import FaultSyntaxError
 from mock_server.faults.grammar import parse_header, rule_data, rule_from_data
 from mock_server.server import BackgroundServer
 
-from .conftest import HEADERS
+from .helpers import HEADERS
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -21,7 +21,7 @@ from mock_server.store import Backend, ListQuery, Store, Versioned, open_store
 from mock_server.store.conformance import Yielding, thread
 from mock_server.store.registry import backends
 
-from .conftest import HEADERS
+from .helpers import HEADERS
 
 pytestmark = pytest.mark.anyio
 

@@ -10,7 +10,7 @@ import pytest
 from mock_server.contract import default_contract_path
 from mock_server.server import BackgroundServer
 
-from .conftest import HEADERS
+from .helpers import HEADERS
 
 
 def streamed_run(server: BackgroundServer) -> httpx.Response:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,7 @@ from mock_server.fuzzing.report import describe
 from mock_server.fuzzing.runner import config_data, execute, load_schema, operation_ids
 from mock_server.server import BackgroundServer
 
-from .conftest import HEADERS
-from .test_durability import free_port
+from .helpers import HEADERS, serve_command
 
 ALICE, BOB = "sk-alice-0000", "sk-bob-0000"
 
@@ -38,7 +36,7 @@ def as_key(key: str) -> dict[str, str]:
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10"])
 def test_a_bind_beyond_loopback_without_an_admin_token_is_refused(host: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "mock_server", "serve", "--host", host, "--port", str(free_port())],
+        serve_command("--host", host),
         capture_output=True,
         text=True,
         timeout=60,

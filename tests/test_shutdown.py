@@ -16,8 +16,7 @@ import httpx
 
 from mock_server.cli import GRACEFUL_SHUTDOWN_SECONDS
 
-from .conftest import HEADERS
-from .test_durability import Served, serving
+from .helpers import HEADERS, QUIET, Served, serving
 
 # Generous bounds for a loaded 2-core machine; they only stop a broken test from hanging.
 WAIT = 30.0
@@ -46,7 +45,7 @@ def test_sigterm_lets_the_request_in_flight_finish_and_closes_the_store(tmp_path
     database = tmp_path / "mock.db"
     wal = tmp_path / "mock.db-wal"
     store = f"sqlite:{database}"
-    with serving(tmp_path, "--store", store) as server, server.client() as api:
+    with serving(*QUIET, "--store", store) as server, server.client() as api:
         thread = api.post("/threads", json={"messages": [{"role": "user", "content": "kept"}]}).json()
         assert wal.exists()  # the open store writes through its log
         # The change is made after the delay, that is after SIGTERM: the store must still be open then.
@@ -65,9 +64,9 @@ def test_sigterm_lets_the_request_in_flight_finish_and_closes_the_store(tmp_path
         assert answer.json()["metadata"] == {"late": "yes"}
         assert server.process.wait(WAIT) == 0
     assert not wal.exists(), "the store was not closed: its write-ahead log is still there"
-    assert "Traceback" not in server.log.read_text()
+    assert "Traceback" not in server.output
 
-    with serving(tmp_path, "--store", store) as again, again.client() as api:
+    with serving(*QUIET, "--store", store) as again, again.client() as api:
         assert api.get(f"/threads/{thread['id']}").json() == answer.json()
         messages = api.get(f"/threads/{thread['id']}/messages").json()["data"]
         assert [m["content"][0]["text"]["value"] for m in messages] == ["kept"]
@@ -75,7 +74,7 @@ def test_sigterm_lets_the_request_in_flight_finish_and_closes_the_store(tmp_path
 
 def test_a_hanging_request_cannot_hold_shutdown_past_the_grace_period(tmp_path: Path) -> None:
     database = tmp_path / "mock.db"
-    with serving(tmp_path, "--store", f"sqlite:{database}") as server:
+    with serving(*QUIET, "--store", f"sqlite:{database}") as server:
         # Left alone, a hang keeps the connection open for ten minutes.
         pending = send_in_background("POST", f"{server.url}/v1/threads", headers={"X-Mock-Fault": "hang"}, timeout=WAIT)
         in_flight(server, "/v1/threads")
@@ -97,18 +96,18 @@ def test_a_hanging_request_cannot_hold_shutdown_past_the_grace_period(tmp_path: 
 def test_workers_close_the_store_on_sigterm(tmp_path: Path) -> None:
     database = tmp_path / "mock.db"
     store = f"sqlite:{database}"
-    with serving(tmp_path, "--store", store, "--workers", "2") as server, server.client() as api:
+    with serving(*QUIET, "--store", store, "--workers", "2") as server, server.client() as api:
         created = [api.post("/threads", json={"metadata": {"n": str(n)}}).json() for n in range(20)]
         server.process.send_signal(signal.SIGTERM)
         assert server.process.wait(WAIT) == 0
     assert not (tmp_path / "mock.db-wal").exists()
-    with serving(tmp_path, "--store", store) as again, again.client() as api:
+    with serving(*QUIET, "--store", store) as again, again.client() as api:
         assert [api.get(f"/threads/{t['id']}").json() for t in created] == created
 
 
-def test_sigterm_stops_the_memory_store_server_cleanly(tmp_path: Path) -> None:
-    with serving(tmp_path) as server:
+def test_sigterm_stops_the_memory_store_server_cleanly() -> None:
+    with serving(*QUIET) as server:
         assert httpx.get(f"{server.url}/__mock__/health").status_code == 200
         server.process.send_signal(signal.SIGTERM)
         assert server.process.wait(WAIT) == 0
-    assert "Traceback" not in server.log.read_text()
+    assert "Traceback" not in server.output

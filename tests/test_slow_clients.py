@@ -15,7 +15,7 @@ import pytest
 
 from mock_server.server import BackgroundServer
 
-from .conftest import HEADERS
+from .helpers import HEADERS
 
 OTHERS = 50
 WAIT = 30.0

@@ -22,7 +22,7 @@ from mock_server.store import Contention, Store, StoreUnavailable, open_store, s
 from mock_server.store.backends.memory import MemoryStore
 from mock_server.store.conformance import message, set_metadata, thread
 
-from .conftest import HEADERS, tracked_within
+from .helpers import HEADERS, tracked_within
 
 
 def run(coroutine: Any) -> Any:

@@ -11,7 +11,7 @@ from mock_server import Settings, create_app
 from mock_server.server import BackgroundServer
 from mock_server.testing import MockHTTPError, ThreadsMock
 
-from .conftest import HEADERS
+from .helpers import HEADERS
 
 
 @pytest.fixture

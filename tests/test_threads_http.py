@@ -11,7 +11,7 @@ import yaml
 
 from mock_server.server import BackgroundServer
 
-from .conftest import HEADERS
+from .helpers import HEADERS
 
 Conforms = Callable[[httpx.Response, str], dict[str, Any]]
 THREAD_ID = re.compile(r"^thread_[A-Za-z0-9]{24}$")

@@ -14,7 +14,7 @@ from openai.types.beta import AssistantStreamEvent
 
 from mock_server.server import BackgroundServer
 
-from ..conftest import TEXT_REPLY_EVENTS
+from ..helpers import TEXT_REPLY_EVENTS
 
 pytestmark = [pytest.mark.sdk, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
