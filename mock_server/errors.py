@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -293,11 +293,13 @@ def for_status(
 MOCK_FAULT_ERROR = "mock_fault_error"
 
 
-def invalid_fault_header(reason: str) -> APIError:
+def invalid_fault_header(reason: str, examples: Sequence[str]) -> APIError:
+    """`examples`: faults of every kind, as the fault registry writes them."""
+    quoted = [f"'{example}'" for example in examples]
+    listed = f"{', '.join(quoted[:-1])} or {quoted[-1]}" if len(quoted) > 1 else "".join(quoted)
     return APIError(
         400,
-        f"Invalid 'X-Mock-Fault' header: {reason}. It takes faults like 'status=503', 'status=429; retry_after=2', "
-        "'latency=250ms', 'reset', 'empty', 'malformed', 'invalid', 'slow=2s' or 'hang=5s'.",
+        f"Invalid 'X-Mock-Fault' header: {reason}. It takes faults like {listed}.",
         type=MOCK_FAULT_ERROR,
         param="X-Mock-Fault",
         code="invalid_fault",

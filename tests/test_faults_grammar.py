@@ -8,10 +8,14 @@ from typing import Any
 import pytest
 
 from mock_server.faults import (
+    KINDS,
     FaultRule,
     FaultSpec,
     FaultSyntaxError,
+    Hang,
     Schedule,
+    Slow,
+    Status,
     Where,
     go_duration,
     parse_duration,
@@ -21,7 +25,8 @@ from mock_server.faults import (
     rule_from_data,
     spec_text,
 )
-from mock_server.faults.model import DEFAULT_HANG_LIMIT, Fixed, LogNormal, Uniform
+from mock_server.faults.kinds import DEFAULT_HANG_LIMIT
+from mock_server.faults.model import Fixed, LogNormal, Uniform
 
 
 @pytest.mark.parametrize(
@@ -59,13 +64,15 @@ def test_go_durations(seconds: float, text: str) -> None:
 
 
 def test_header_status() -> None:
-    assert parse_header("status=503") == FaultSpec(outcome="status", status=503)
+    assert parse_header("status=503") == FaultSpec(Status(503))
 
 
 def test_header_status_with_retry_after() -> None:
-    spec = parse_header("status=429; retry_after=2")
-    assert (spec.outcome, spec.status, spec.retry_after, spec.retry_after_ms) == ("status", 429, 2.0, False)
-    in_ms = parse_header("status=429; retry_after=1500ms; should_retry=false")
+    spec = parse_header("status=429; retry_after=2").outcome
+    assert isinstance(spec, Status)
+    assert (spec.key, spec.status, spec.retry_after, spec.retry_after_ms) == ("status", 429, 2.0, False)
+    in_ms = parse_header("status=429; retry_after=1500ms; should_retry=false").outcome
+    assert isinstance(in_ms, Status)
     assert (in_ms.retry_after, in_ms.retry_after_ms, in_ms.should_retry) == (1.5, True, False)
 
 
@@ -79,25 +86,22 @@ def test_header_latencies() -> None:
 
 @pytest.mark.parametrize("kind", ["reset", "empty", "malformed", "invalid"])
 def test_header_flags(kind: str) -> None:
-    assert parse_header(kind) == FaultSpec(outcome=kind)  # type: ignore[arg-type]
+    assert parse_header(kind) == FaultSpec(KINDS[kind]())
 
 
 def test_header_slow_and_hang() -> None:
-    assert parse_header("slow=2s") == FaultSpec(outcome="slow", duration=2.0)
-    assert parse_header("hang=5s") == FaultSpec(outcome="hang", duration=5.0)
-    assert (
-        parse_header("hang")
-        == FaultSpec(outcome="hang", duration=DEFAULT_HANG_LIMIT)
-        == FaultSpec(outcome="hang", duration=600.0)
-    )
+    assert parse_header("slow=2s") == FaultSpec(Slow(2.0))
+    assert parse_header("hang=5s") == FaultSpec(Hang(5.0))
+    assert parse_header("hang") == FaultSpec(Hang(DEFAULT_HANG_LIMIT)) == FaultSpec(Hang(600.0))
 
 
 def test_header_several_faults() -> None:
-    assert parse_header("status=500, latency=100ms") == FaultSpec(outcome="status", status=500, latency=Fixed(0.1))
+    assert parse_header("status=500, latency=100ms") == FaultSpec(Status(500), latency=Fixed(0.1))
 
 
 def test_header_message_in_quotes_keeps_separators() -> None:
-    spec = parse_header('status=400; message="Nope; not, today: \\"really\\""; code=custom')
+    spec = parse_header('status=400; message="Nope; not, today: \\"really\\""; code=custom').outcome
+    assert isinstance(spec, Status)
     assert (spec.message, spec.code) == ('Nope; not, today: "really"', "custom")
 
 
@@ -139,7 +143,7 @@ def test_header_refusals_say_what_is_wrong(value: str, reason: str) -> None:
 def test_command_line_rule() -> None:
     rule = parse_rule("POST /v1/threads: status=429; probability=0.2")
     assert rule.where == Where("POST", "/v1/threads")
-    assert rule.spec == FaultSpec(outcome="status", status=429)
+    assert rule.spec == FaultSpec(Status(429))
     assert rule.schedule == Schedule(probability=0.2)
 
 
@@ -151,9 +155,7 @@ def test_command_line_rule_without_where_applies_everywhere() -> None:
 
 def test_data_rules_of_the_issue() -> None:
     first = rule_from_data({"match": "POST /v1/threads", "status": 429, "retry_after": 1, "probability": 0.2})
-    assert first == FaultRule(
-        FaultSpec(outcome="status", status=429, retry_after=1.0), Where("POST", "/v1/threads"), Schedule(0.2)
-    )
+    assert first == FaultRule(FaultSpec(Status(429, retry_after=1.0)), Where("POST", "/v1/threads"), Schedule(0.2))
     second = rule_from_data(
         {"match": "GET /v1/threads/*", "latency": "lognormal(median=100ms, sigma=0.5, max=2s)", "every": 3}
     )
@@ -219,7 +221,8 @@ def test_a_rule_must_be_an_object() -> None:
 
 
 def test_dashes_in_keys_read_as_underscores() -> None:
-    assert rule_from_data({"status": 429, "retry-after": 3}).spec.retry_after == 3.0
+    spec = rule_from_data({"status": 429, "retry-after": 3}).spec.outcome
+    assert isinstance(spec, Status) and spec.retry_after == 3.0
 
 
 # ---- where ----

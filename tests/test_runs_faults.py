@@ -10,7 +10,7 @@ import httpx
 import pytest
 from openai import OpenAI
 
-from mock_server.faults import FaultSyntaxError
+from mock_server.faults import FaultSyntaxError, StreamCut
 from mock_server.faults.grammar import parse_header, rule_data, rule_from_data
 from mock_server.server import BackgroundServer
 
@@ -32,7 +32,8 @@ def start(client: OpenAI, text: str = "hello there my friend") -> tuple[str, str
 
 
 def test_stream_cut_is_part_of_the_grammar() -> None:
-    assert parse_header("stream_cut=5").events == 5
+    cut = parse_header("stream_cut=5").outcome
+    assert isinstance(cut, StreamCut) and cut.events == 5
     rule = rule_from_data({"match": "POST /v1/threads/*/runs", "stream_cut": 3, "times": 1})
     assert rule_data(rule) == {"id": None, "match": "POST /v1/threads/*/runs", "stream_cut": 3, "times": 1}
     for bad, reason in [("stream_cut", "stream_cut needs the number of events"), ("stream_cut=-1", "stream_cut")]:

@@ -41,15 +41,18 @@ class Decision:
 
     @property
     def outcome(self) -> str | None:
-        return None if self.spec is None else self.spec.outcome
+        """The key of the outcome's kind; None when only a delay applies."""
+        outcome = None if self.spec is None else self.spec.outcome
+        return None if outcome is None else outcome.key
 
     def describe(self) -> dict[str, Any]:
         """What the journal records as the fault applied."""
-        described: dict[str, Any] = {"source": self.source, "kind": self.outcome or "latency"}
+        outcome = None if self.spec is None else self.spec.outcome
+        described: dict[str, Any] = {"source": self.source, "kind": "latency" if outcome is None else outcome.key}
         if self.rules:
             described["rules"] = list(self.rules)
-        if self.spec is not None and self.spec.status is not None:
-            described["status"] = self.spec.status
+        if outcome is not None:
+            described.update(outcome.describe())
         if self.delay:
             described["latency_ms"] = round(self.delay * 1000, 3)
         return described

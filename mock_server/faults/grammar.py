@@ -14,79 +14,22 @@ Data (TOML tables, admin API JSON): the same keys, `match` for where:
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from .durations import is_milliseconds, parse_duration, short
 from .errors import FaultSyntaxError
-from .model import (
-    DEFAULT_HANG_LIMIT,
-    KINDS,
-    OUTCOMES,
-    Delay,
-    FaultRule,
-    FaultSpec,
-    Fixed,
-    LogNormal,
-    Outcome,
-    Schedule,
-    Uniform,
-    Where,
-)
+from .kinds import Latency
+from .model import FaultRule, FaultSpec, Schedule, Where
+from .registry import KINDS
+from .values import as_int, as_probability, item_text, split_top, unquote
 
-STATUS_KEYS = ("retry_after", "should_retry", "code", "message")
 SCHEDULE_KEYS = ("probability", "times", "every", "after")
-RULE_KEYS = frozenset({*KINDS, *STATUS_KEYS, *SCHEDULE_KEYS, "match"})
-FLAG_KINDS = frozenset({"reset", "empty", "malformed", "invalid"})
 METHOD = re.compile(r"^[A-Za-z]+$")
 KEY = re.compile(r"^[a-z][a-z_-]*$")
-TRUE = ("true", "yes", "1", "on")
-FALSE = ("false", "no", "0", "off")
 
 
 # ---- text: split into items ----------------------------------------------------------------
-
-
-def split_top(text: str, separators: str) -> list[str]:
-    """Split at separators that are outside parentheses and double quotes."""
-    parts: list[str] = []
-    depth = 0
-    quoted = False
-    escaped = False
-    start = 0
-    for index, char in enumerate(text):
-        if quoted:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                quoted = False
-        elif char == '"':
-            quoted = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth < 0:
-                raise FaultSyntaxError(f"unbalanced ')' in {text!r}")
-        elif char in separators and depth == 0:
-            parts.append(text[start:index])
-            start = index + 1
-    if quoted:
-        raise FaultSyntaxError(f"unterminated quoted string in {text!r}")
-    if depth:
-        raise FaultSyntaxError(f"unbalanced '(' in {text!r}")
-    parts.append(text[start:])
-    return parts
-
-
-def unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        return re.sub(r"\\(.)", r"\1", value[1:-1])
-    return value
 
 
 def text_items(text: str) -> dict[str, Any]:
@@ -120,106 +63,7 @@ def split_where(text: str) -> tuple[str | None, str]:
     return head.strip(), body
 
 
-# ---- values ----------------------------------------------------------------------------------
-
-
-def as_int(key: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool):
-        raise FaultSyntaxError(f"{key} must be a whole number, not {value!r}")
-    if isinstance(value, int):
-        number = value
-    elif (isinstance(value, float) and value.is_integer()) or (isinstance(value, str) and value.strip().isdigit()):
-        number = int(value)
-    else:
-        raise FaultSyntaxError(f"{key} must be a whole number, not {value!r}")
-    if number < minimum:
-        raise FaultSyntaxError(f"{key} must be at least {minimum}, not {number}")
-    return number
-
-
-def as_bool(key: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in TRUE + FALSE:
-        return value.lower() in TRUE
-    raise FaultSyntaxError(f"{key} must be true or false, not {value!r}")
-
-
-def as_probability(value: Any) -> float:
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        number = float(value)
-    except (TypeError, ValueError):
-        raise FaultSyntaxError(f"probability must be a number from 0 to 1, not {value!r}") from None
-    if not 0.0 <= number <= 1.0:
-        raise FaultSyntaxError(f"probability must be a number from 0 to 1, not {value!r}")
-    return number
-
-
-def as_text(key: str, value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise FaultSyntaxError(f"{key} must be a non-empty string, not {value!r}")
-    return value
-
-
-def call_arguments(text: str, name: str, names: tuple[str, ...]) -> dict[str, str]:
-    """`(100ms, sigma=0.5)` of `lognormal(...)` -> {"median": "100ms", "sigma": "0.5"}."""
-    inner = text[len(name) + 1 : -1]
-    found: dict[str, str] = {}
-    for position, raw in enumerate(split_top(inner, ",")):
-        argument = raw.strip()
-        if not argument:
-            continue
-        key, has_key, value = argument.partition("=")
-        if not has_key:
-            if position >= len(names):
-                raise FaultSyntaxError(f"{name}() takes at most {len(names)} values: {text!r}")
-            key, value = names[position], argument
-        key = key.strip().lower()
-        if key not in names:
-            raise FaultSyntaxError(f"{name}() has no {key!r}; it takes {', '.join(names)}")
-        if key in found:
-            raise FaultSyntaxError(f"{name}() is given {key!r} twice")
-        found[key] = value.strip()
-    return found
-
-
-def as_delay(value: Any) -> Delay:
-    """`250ms`, `100ms..300ms`, `uniform(min=100ms, max=300ms)`, `lognormal(median=100ms, sigma=0.5, max=2s)`."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise FaultSyntaxError(f"latency must be a duration or a distribution, not {value!r}")
-    if isinstance(value, int | float):
-        return Fixed(parse_duration(value, "latency"))
-    text = value.strip()
-    lowered = text.lower()
-    if lowered.startswith("uniform(") and text.endswith(")"):
-        given = call_arguments(text, "uniform", ("min", "max"))
-        if set(given) != {"min", "max"}:
-            raise FaultSyntaxError(f"uniform() needs min and max: {text!r}")
-        return uniform(parse_duration(given["min"], "uniform min"), parse_duration(given["max"], "uniform max"))
-    if lowered.startswith("lognormal(") and text.endswith(")"):
-        given = call_arguments(text, "lognormal", ("median", "sigma", "max"))
-        if "median" not in given or "sigma" not in given:
-            raise FaultSyntaxError(f"lognormal() needs median and sigma: {text!r}")
-        try:
-            sigma = float(given["sigma"])
-        except ValueError:
-            raise FaultSyntaxError(f"lognormal() sigma must be a number, not {given['sigma']!r}") from None
-        if not math.isfinite(sigma) or sigma < 0:
-            raise FaultSyntaxError(f"lognormal() sigma must be a number >= 0, not {given['sigma']!r}")
-        cap = parse_duration(given["max"], "lognormal max") if "max" in given else None
-        return LogNormal(parse_duration(given["median"], "lognormal median"), sigma, cap)
-    if ".." in text:
-        low, _, high = text.partition("..")
-        return uniform(parse_duration(low, "latency"), parse_duration(high, "latency"))
-    return Fixed(parse_duration(text, "latency"))
-
-
-def uniform(low: float, high: float) -> Uniform:
-    if low > high:
-        raise FaultSyntaxError(f"a uniform latency needs min <= max, got {short(low)}..{short(high)}")
-    return Uniform(low, high)
+# ---- where ----------------------------------------------------------------------------------
 
 
 def as_where(text: Any) -> Where:
@@ -247,57 +91,20 @@ def as_where(text: Any) -> Where:
 
 
 def spec_from(values: Mapping[str, Any]) -> FaultSpec:
-    outcomes = [kind for kind in OUTCOMES if kind in values and values[kind] is not False]
-    if len(outcomes) > 1:
-        raise FaultSyntaxError(f"at most one of {', '.join(OUTCOMES)} per fault, got {' and '.join(outcomes)}")
-    outcome: Outcome | None = outcomes[0] if outcomes else None
-    extra = [key for key in STATUS_KEYS if key in values]
-    if extra and outcome != "status":
-        raise FaultSyntaxError(f"{extra[0]} goes with status, e.g. status=429; {extra[0]}=...")
-    latency = as_delay(values["latency"]) if "latency" in values else None
-    if outcome is None and latency is None:
-        raise FaultSyntaxError(f"it names no fault; give one of {', '.join(KINDS)}")
-    status = retry_after = duration = events = None
-    retry_after_ms = False
-    should_retry = code = message = None
-    if outcome == "status":
-        status = as_int("status", values["status"], 0)
-        if not 400 <= status <= 599:
-            raise FaultSyntaxError(f"status must be an HTTP error status from 400 to 599, not {status}")
-        if "retry_after" in values:
-            retry_after = parse_duration(values["retry_after"], "retry_after")
-            retry_after_ms = is_milliseconds(values["retry_after"]) or not float(retry_after).is_integer()
-        if "should_retry" in values:
-            should_retry = as_bool("should_retry", values["should_retry"])
-        if "code" in values:
-            code = as_text("code", values["code"])
-        if "message" in values:
-            message = as_text("message", values["message"])
-    elif outcome in FLAG_KINDS:
-        if values[outcome] is not True and not as_bool(outcome, values[outcome]):
-            raise FaultSyntaxError(f"{outcome} takes no value")
-    elif outcome == "slow":
-        if values["slow"] is True:
-            raise FaultSyntaxError("slow needs the time the body takes, e.g. slow=2s")
-        duration = parse_duration(values["slow"], "slow")
-    elif outcome == "hang":
-        duration = DEFAULT_HANG_LIMIT if values["hang"] is True else parse_duration(values["hang"], "hang")
-    elif outcome == "stream_cut":
-        if values["stream_cut"] is True:
-            raise FaultSyntaxError("stream_cut needs the number of events sent before the cut, e.g. stream_cut=5")
-        events = as_int("stream_cut", values["stream_cut"], 0)
-    return FaultSpec(
-        outcome=outcome,
-        latency=latency,
-        status=status,
-        retry_after=retry_after,
-        retry_after_ms=retry_after_ms,
-        should_retry=should_retry,
-        code=code,
-        message=message,
-        duration=duration,
-        events=events,
-    )
+    outcomes = KINDS.outcomes()
+    given = [kind for kind in outcomes if kind.key in values and values[kind.key] is not False]
+    if len(given) > 1:
+        every, got = ", ".join(kind.key for kind in outcomes), " and ".join(kind.key for kind in given)
+        raise FaultSyntaxError(f"at most one of {every} per fault, got {got}")
+    chosen = given[0] if given else None
+    for kind in outcomes:
+        misplaced = [option for option in kind.options if option in values]
+        if misplaced and kind is not chosen:
+            raise FaultSyntaxError(kind.misplaced(misplaced[0]))
+    latency = Latency.parse(values[Latency.key]) if Latency.key in values else None
+    if chosen is None and latency is None:
+        raise FaultSyntaxError(f"it names no fault; give one of {', '.join(KINDS.keys())}")
+    return FaultSpec(None if chosen is None else chosen.parse(values), latency)
 
 
 def schedule_from(values: Mapping[str, Any]) -> Schedule:
@@ -311,8 +118,6 @@ def schedule_from(values: Mapping[str, Any]) -> Schedule:
 
 # ---- the three entry forms -------------------------------------------------------------------
 
-HEADER_KEYS = frozenset({*KINDS, *STATUS_KEYS})
-
 
 def parse_header(value: str) -> FaultSpec:
     """An X-Mock-Fault value: what goes wrong with this one request."""
@@ -320,8 +125,8 @@ def parse_header(value: str) -> FaultSpec:
     for key in items:
         if key in SCHEDULE_KEYS or key == "match":
             raise FaultSyntaxError(f"{key!r} has no meaning in a header: the fault applies to the request it is on")
-        if key not in HEADER_KEYS:
-            raise FaultSyntaxError(f"unknown fault {key!r}; known: {', '.join(KINDS)}")
+        if not KINDS.knows(key):
+            raise FaultSyntaxError(f"unknown fault {key!r}; known: {', '.join(KINDS.keys())}")
     return spec_from(items)
 
 
@@ -360,8 +165,9 @@ def rule_from_data(data: Mapping[str, Any]) -> FaultRule:
 
 def rule_from_values(values: Mapping[str, Any]) -> FaultRule:
     for key in values:
-        if key not in RULE_KEYS:
-            raise FaultSyntaxError(f"unknown key {key!r}; known: match, {', '.join(KINDS)}, {', '.join(SCHEDULE_KEYS)}")
+        if not (KINDS.knows(key) or key in SCHEDULE_KEYS or key == "match"):
+            known = ", ".join(("match", *KINDS.keys(), *SCHEDULE_KEYS))
+            raise FaultSyntaxError(f"unknown key {key!r}; known: {known}")
     where = as_where(values["match"]) if "match" in values else Where()
     return FaultRule(spec=spec_from(values), where=where, schedule=schedule_from(values))
 
@@ -378,23 +184,9 @@ def parse_any(rule: FaultRule | Mapping[str, Any] | str) -> FaultRule:
 
 
 def spec_data(spec: FaultSpec) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    if spec.outcome == "status":
-        data["status"] = spec.status
-        if spec.retry_after is not None:
-            millis = round(spec.retry_after * 1000, 3)
-            data["retry_after"] = f"{millis:g}ms" if spec.retry_after_ms else int(spec.retry_after)
-        for key in ("should_retry", "code", "message"):
-            if getattr(spec, key) is not None:
-                data[key] = getattr(spec, key)
-    elif spec.outcome in ("slow", "hang"):
-        data[spec.outcome] = short(spec.duration or 0.0)
-    elif spec.outcome == "stream_cut":
-        data["stream_cut"] = spec.events
-    elif spec.outcome is not None:
-        data[spec.outcome] = True
+    data = {} if spec.outcome is None else spec.outcome.data()
     if spec.latency is not None:
-        data["latency"] = spec.latency.text()
+        data[Latency.key] = spec.latency.text()
     return data
 
 
@@ -412,14 +204,7 @@ def rule_data(rule: FaultRule) -> dict[str, Any]:
 
 def spec_text(spec: FaultSpec) -> str:
     """The header form: `status=429; retry_after=2`."""
-    parts = []
-    for key, value in spec_data(spec).items():
-        if value is True:
-            parts.append(key)
-        elif isinstance(value, bool):
-            parts.append(f"{key}={'true' if value else 'false'}")
-        elif key == "message":
-            parts.append(f'{key}="{value.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"')
-        else:
-            parts.append(f"{key}={value}")
+    parts = [] if spec.outcome is None else [spec.outcome.text()]
+    if spec.latency is not None:
+        parts.append(item_text(Latency.key, spec.latency.text()))
     return "; ".join(parts)

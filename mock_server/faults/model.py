@@ -1,6 +1,7 @@
 """The fault model: what goes wrong (`FaultSpec`), where (`Where`), how often (`Schedule`), as one `FaultRule`.
 
-Values here are already checked; `grammar` turns text and data into them and back.
+Values here are already checked; `grammar` turns text and data into them and back. The outcomes
+themselves are the kinds of `kinds`.
 """
 
 from __future__ import annotations
@@ -10,15 +11,12 @@ import random
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import TYPE_CHECKING
 
 from .durations import short
 
-Outcome = Literal["status", "reset", "empty", "malformed", "invalid", "slow", "hang", "stream_cut"]
-# The kinds that decide the answer; `latency` is not among them because it stacks with any of these.
-OUTCOMES: tuple[Outcome, ...] = ("status", "reset", "empty", "malformed", "invalid", "slow", "hang", "stream_cut")
-KINDS = ("status", "latency", "reset", "empty", "malformed", "invalid", "slow", "hang", "stream_cut")
-DEFAULT_HANG_LIMIT = 600.0
+if TYPE_CHECKING:
+    from .registry import Outcome
 
 
 @dataclass(frozen=True)
@@ -68,17 +66,6 @@ class FaultSpec:
 
     outcome: Outcome | None = None
     latency: Delay | None = None
-    status: int | None = None
-    # retry_after in seconds; `retry_after_ms` says it was asked for in milliseconds (then retry-after-ms is sent).
-    retry_after: float | None = None
-    retry_after_ms: bool = False
-    should_retry: bool | None = None
-    code: str | None = None
-    message: str | None = None
-    # slow: the time the body takes to arrive; hang: the longest the request is held.
-    duration: float | None = None
-    # stream_cut: the events of a text/event-stream answer sent before the connection is dropped.
-    events: int | None = None
 
 
 @dataclass(frozen=True)
