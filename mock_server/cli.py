@@ -63,14 +63,14 @@ def add_option(serve: argparse.ArgumentParser, option: Option) -> None:
         dest=option.name,
         type=argument_type(option),
         action="append" if option.repeatable else "store",
-        choices=option.kind.choices or None,
+        choices=option.value_type.choices or None,
         metavar=option.metavar,
         help=option.help_with_default().replace("%", "%%"),
     )
 
 
 def argument_type(option: Option) -> Callable[[str], Any]:
-    parse = option.kind.item or option.kind.parse
+    parse = option.value_type.item or option.value_type.parse
 
     def convert(text: str) -> Any:
         try:

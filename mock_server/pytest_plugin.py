@@ -47,7 +47,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for option in OPTIONS:
         if not option.ini:
             continue
-        if option.kind is FLAG:
+        if option.value_type is FLAG:
             group.addoption(
                 option.pytest_flag, dest=option.ini_name, action="store_true", default=None, help=option.help
             )

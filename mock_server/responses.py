@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -21,11 +22,15 @@ class JSONResponse(Response):
 JSON_CONTENT_TYPE = (b"content-type", b"application/json")
 
 
-async def send_json(send: Send, content: Any, status: int = 200) -> None:
-    """A JSON answer straight onto the ASGI channel: the API's hot path, with no Response object."""
-    body = orjson.dumps(content)
-    headers = [JSON_CONTENT_TYPE, (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+async def send_json(send: Send, content: Any, status: int = 200, headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+    """A JSON answer straight onto the ASGI channel: the API's hot path, with no Response object. `content`
+    is encoded, unless it is bytes already (a fault's spoiled body); `headers` are kept, but for the body's
+    own type and length."""
+    body = content if isinstance(content, bytes) else orjson.dumps(content)
+    own = [JSON_CONTENT_TYPE, (b"content-length", str(len(body)).encode())]
+    if headers:
+        own = [(k, v) for k, v in headers if k.lower() not in (b"content-length", b"content-type")] + own
+    await send({"type": "http.response.start", "status": status, "headers": own})
     await send({"type": "http.response.body", "body": body})
 
 

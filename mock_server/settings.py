@@ -37,12 +37,12 @@ class Source(enum.Enum):
     PYTEST = "the pytest options"
 
 
-# ---- kinds of value -------------------------------------------------------------------------------------
+# ---- types of value -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Kind:
-    """How one kind of value is read from text (command line, environment, ini) or data (TOML, marker).
+class ValueType:
+    """How one type of value is read from text (command line, environment, ini) or data (TOML, marker).
 
     `parse` raises ValueError with the problem in words; it accepts its own results unchanged.
     `item` reads one occurrence of a repeatable command-line option."""
@@ -108,7 +108,7 @@ def optional(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return parse_optional
 
 
-def choice(*values: str) -> Kind:
+def choice(*values: str) -> ValueType:
     """One of `values`, in any case: `--mode LENIENT` is `lenient`."""
 
     def parse(value: Any) -> str:
@@ -116,7 +116,7 @@ def choice(*values: str) -> Kind:
             return value.strip().lower()
         raise ValueError(f"invalid choice: {value!r} (choose from {', '.join(values)})")
 
-    return Kind("choice", parse, choices=values)
+    return ValueType("choice", parse, choices=values)
 
 
 def api_keys(value: Any) -> tuple[str, ...]:
@@ -166,30 +166,19 @@ def rate_limit(value: Any) -> str:
     return str(value)
 
 
-TEXT = Kind("str", text)
-OPTIONAL_TEXT = Kind("str", optional(text))
-INTEGER = Kind("int", integer)
-OPTIONAL_INTEGER = Kind("int", optional(integer))
-NUMBER = Kind("float", number)
-FLAG = Kind("bool", flag)
-OPTIONAL_PATH = Kind("path", optional(path))
+TEXT = ValueType("str", text)
+OPTIONAL_TEXT = ValueType("str", optional(text))
+INTEGER = ValueType("int", integer)
+OPTIONAL_INTEGER = ValueType("int", optional(integer))
+NUMBER = ValueType("float", number)
+FLAG = ValueType("bool", flag)
+OPTIONAL_PATH = ValueType("path", optional(path))
 LOG_LEVEL = choice("critical", "error", "warning", "info", "debug")
 MODE = choice("strict", "lenient")
-API_KEYS = Kind("keys", api_keys, item=text)
-FAULT_RULES = Kind("rules", fault_rules, item=fault_rule)
-REPLY_RULES = Kind("replies", reply_rules)
-RATE_LIMIT = Kind("rate limit", optional(rate_limit))
-
-
-def fault_kinds_help() -> str:
-    """The fault kinds, as the --fault help lists them.
-
-    Stands in for `mock_server.faults.fault_kinds_help` (derived from the registry of fault kinds) until
-    that exists; then this function goes and settings imports that one."""
-    return (
-        "status=N (retry_after, should_retry, code, message), latency, reset, empty, malformed, "
-        "invalid, slow=DURATION, hang[=MAX]"
-    )
+API_KEYS = ValueType("keys", api_keys, item=text)
+FAULT_RULES = ValueType("rules", fault_rules, item=fault_rule)
+REPLY_RULES = ValueType("replies", reply_rules)
+RATE_LIMIT = ValueType("rate limit", optional(rate_limit))
 
 
 # ---- the declaration of one setting ---------------------------------------------------------------------
@@ -200,7 +189,7 @@ class Option:
     """One setting and every way to give it."""
 
     name: str
-    kind: Kind
+    value_type: ValueType
     default: Any
     help: str
     shown_default: str | None  # the default as help says it, when repr would not do
@@ -241,7 +230,7 @@ class Option:
 
     def read(self, value: Any, origin: str) -> Any:
         try:
-            return self.kind.parse(value)
+            return self.value_type.parse(value)
         except ValueError as error:
             raise SettingsError(f"{self.name}: {error} (from {origin})") from None
 
@@ -251,7 +240,7 @@ SETTING = "setting"
 
 def setting(
     default: Any,
-    kind: Kind,
+    value_type: ValueType,
     help: str,
     *,
     shown_default: str | None = None,
@@ -268,7 +257,7 @@ def setting(
     """A dataclass field that declares its setting; the field's name is the setting's name."""
     declared = Option(
         name="",
-        kind=kind,
+        value_type=value_type,
         default=default,
         help=help,
         shown_default=shown_default,
@@ -285,9 +274,9 @@ def setting(
     return dataclasses.field(default=default, metadata={SETTING: declared})
 
 
-def fixture_setting(default: Any, kind: Kind, help: str, *, marker: bool = True) -> Any:
+def fixture_setting(default: Any, value_type: ValueType, help: str, *, marker: bool = True) -> Any:
     """A setting of the pytest fixture alone: a marker argument and an ini option, never the server's."""
-    return setting(default, kind, help, cli=False, env=False, file=False, marker=marker, ini=True)
+    return setting(default, value_type, help, cli=False, env=False, file=False, marker=marker, ini=True)
 
 
 def options_of(cls: type) -> tuple[Option, ...]:
@@ -296,6 +285,12 @@ def options_of(cls: type) -> tuple[Option, ...]:
         dataclasses.replace(option, name=name, flag=option.flag or f"--{name.replace('_', '-')}")
         for name, option in declared
     )
+
+
+def fault_kinds_help() -> str:
+    from .faults import fault_kinds_help as from_the_registry
+
+    return from_the_registry()
 
 
 # ---- the table ------------------------------------------------------------------------------------------
@@ -507,7 +502,7 @@ def refusal(key: str, source: Source, place: str | None, valid: Iterable[str]) -
 
 
 def read(values: Mapping[str, Any], source: Source = Source.COMMAND_LINE, place: str | None = None) -> dict[str, Any]:
-    """The settings `values` give, by setting name, each read by its kind. `place` names the file."""
+    """The settings `values` give, by setting name, each read by its type. `place` names the file."""
     spelled = spellings(source)
     found: dict[str, Any] = {}
     given_as: dict[str, str] = {}

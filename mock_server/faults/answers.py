@@ -118,16 +118,6 @@ async def hang(receive: Receive, limit: float) -> None:
 # ---- answers that are wrong on purpose ---------------------------------------------------------
 
 
-def with_length(headers: list[tuple[bytes, bytes]], length: int) -> list[tuple[bytes, bytes]]:
-    kept = [(k, v) for k, v in headers if k.lower() not in (b"content-length", b"content-type")]
-    return [*kept, (b"content-type", b"application/json"), (b"content-length", str(length).encode())]
-
-
-async def send_json(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": with_length(headers, len(body))})
-    await send({"type": "http.response.body", "body": body})
-
-
 def cut_short(body: bytes) -> bytes:
     """The first half of the body: JSON that ends part way, never valid."""
     return body[: len(body) // 2] if len(body) >= 2 else b'{"'

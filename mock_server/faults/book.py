@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..paths import api_path
 from .errors import FaultSyntaxError
 from .grammar import parse_any, parse_header, rule_data
 from .model import FaultRule, FaultSpec
@@ -96,9 +97,10 @@ class Candidates:
         self.any_path = re.compile("|".join(f"(?:{a.rule.where.regex})" for a in rules))
 
     def matching(self, method: str, path: str) -> tuple[ActiveRule, ...]:
-        if self.any_path.match(path) is None:
+        path = api_path(path)
+        if self.any_path.fullmatch(path) is None:
             return ()
-        return tuple(a for a in self.rules if a.rule.where.matches(method, path))
+        return tuple(a for a in self.rules if a.rule.where.fits(method, path))
 
 
 class Index:

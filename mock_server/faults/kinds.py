@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import errors
+from ..responses import send_json
 from .answers import (
     break_contract,
     captured,
@@ -25,7 +26,6 @@ from .answers import (
     dribble,
     hang,
     read_request,
-    send_json,
 )
 from .durations import go_duration, is_milliseconds, parse_duration, short
 from .errors import FaultSyntaxError
@@ -201,7 +201,7 @@ class Spoiled(Flag):
 
     async def answer(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send, rate_limit: RateLimit) -> None:
         _, headers, body = await captured(app, scope, receive)
-        await send_json(send, 200, headers, self.spoil(body))
+        await send_json(send, self.spoil(body), 200, headers)
 
 
 @register

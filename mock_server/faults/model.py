@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from ..paths import api_path, path_regex
 from .durations import short
 
 if TYPE_CHECKING:
@@ -78,6 +79,7 @@ class Where:
 
     @cached_property
     def regex(self) -> str:
+        """Matched in full against `paths.api_path(path)`."""
         return path_regex(self.pattern)
 
     @cached_property
@@ -85,29 +87,16 @@ class Where:
         return re.compile(self.regex)
 
     def matches(self, method: str, path: str) -> bool:
-        return (self.method is None or self.method == method) and self.compiled.match(path) is not None
+        return self.fits(method, api_path(path))
+
+    def fits(self, method: str, path: str) -> bool:
+        """`matches` for a path already without its /v1."""
+        return (self.method is None or self.method == method) and self.compiled.fullmatch(path) is not None
 
     def text(self) -> str:
         if self.method is None:
             return self.pattern
         return self.method if self.pattern == "*" else f"{self.method} {self.pattern}"
-
-
-def path_regex(pattern: str) -> str:
-    if pattern in ("*", "**"):
-        return r"(?s:.*)\Z"
-    rest = pattern[3:] if pattern.startswith("/v1/") else pattern
-    parts: list[str] = []
-    for token in re.split(r"(\*\*|\*|\{[^{}/]*\})", rest):
-        if token == "**":
-            parts.append(".*")
-        elif token == "*":
-            parts.append("[^/]*")
-        elif token.startswith("{") and token.endswith("}"):
-            parts.append("[^/]+")
-        elif token:
-            parts.append(re.escape(token))
-    return rf"(?:/v1)?{''.join(parts)}\Z"
 
 
 @dataclass(frozen=True)
