@@ -203,7 +203,7 @@ class Option:
     kind: Kind
     default: Any
     help: str
-    shown_default: str | None  # the default as help says it, when repr would not do
+    shown_default: str | None  # the default as the help says it, when str(default) would not do
     cli: bool  # an option of `threads-mock serve`
     flag: str  # its spelling there
     metavar: str | None
@@ -322,7 +322,7 @@ class Settings:
     api_keys: tuple[str, ...] = setting(
         (),
         API_KEYS,
-        "accept only this key, repeatable (in the environment: k1,k2)",
+        "accept only this key; repeatable, or k1,k2 in the environment",
         shown_default="any non-empty key",
         flag="--api-key",
         metavar="KEY",
