@@ -9,6 +9,7 @@ the nearest valid one; a value that cannot be read is refused with the setting a
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import enum
@@ -59,26 +60,18 @@ def text(value: Any) -> str:
     return value
 
 
-def integer(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            pass
-    raise ValueError(f"invalid int value: {value!r}")
+def numeric(convert: type[int] | type[float], accepted: tuple[type, ...]) -> Callable[[Any], Any]:
+    """A number as data (never a bool, whose type is not among `accepted`), or as text."""
 
+    def parse(value: Any) -> Any:
+        if type(value) in accepted:
+            return convert(value)
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                return convert(value)
+        raise ValueError(f"invalid {convert.__name__} value: {value!r}")
 
-def number(value: Any) -> float:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            pass
-    raise ValueError(f"invalid float value: {value!r}")
+    return parse
 
 
 TRUE = ("true", "yes", "on", "1")
@@ -168,9 +161,9 @@ def rate_limit(value: Any) -> str:
 
 TEXT = Kind("str", text)
 OPTIONAL_TEXT = Kind("str", optional(text))
-INTEGER = Kind("int", integer)
-OPTIONAL_INTEGER = Kind("int", optional(integer))
-NUMBER = Kind("float", number)
+INTEGER = Kind("int", numeric(int, (int,)))
+OPTIONAL_INTEGER = Kind("int", optional(numeric(int, (int,))))
+NUMBER = Kind("float", numeric(float, (int, float)))
 FLAG = Kind("bool", flag)
 OPTIONAL_PATH = Kind("path", optional(path))
 LOG_LEVEL = choice("critical", "error", "warning", "info", "debug")
