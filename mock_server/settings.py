@@ -9,6 +9,7 @@ the nearest valid one; a value that cannot be read is refused with the setting a
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import enum
@@ -59,26 +60,18 @@ def text(value: Any) -> str:
     return value
 
 
-def integer(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            pass
-    raise ValueError(f"invalid int value: {value!r}")
+def numeric(convert: type[int] | type[float], accepted: tuple[type, ...]) -> Callable[[Any], Any]:
+    """A number as data (never a bool, whose type is not among `accepted`), or as text."""
 
+    def parse(value: Any) -> Any:
+        if type(value) in accepted:
+            return convert(value)
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                return convert(value)
+        raise ValueError(f"invalid {convert.__name__} value: {value!r}")
 
-def number(value: Any) -> float:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            pass
-    raise ValueError(f"invalid float value: {value!r}")
+    return parse
 
 
 TRUE = ("true", "yes", "on", "1")
@@ -168,9 +161,9 @@ def rate_limit(value: Any) -> str:
 
 TEXT = ValueType("str", text)
 OPTIONAL_TEXT = ValueType("str", optional(text))
-INTEGER = ValueType("int", integer)
-OPTIONAL_INTEGER = ValueType("int", optional(integer))
-NUMBER = ValueType("float", number)
+INTEGER = ValueType("int", numeric(int, (int,)))
+OPTIONAL_INTEGER = ValueType("int", optional(numeric(int, (int,))))
+NUMBER = ValueType("float", numeric(float, (int, float)))
 FLAG = ValueType("bool", flag)
 OPTIONAL_PATH = ValueType("path", optional(path))
 LOG_LEVEL = choice("critical", "error", "warning", "info", "debug")
@@ -192,7 +185,7 @@ class Option:
     value_type: ValueType
     default: Any
     help: str
-    shown_default: str | None  # the default as help says it, when repr would not do
+    shown_default: str | None  # the default as the help says it, when str(default) would not do
     cli: bool  # an option of `threads-mock serve`
     flag: str  # its spelling there
     metavar: str | None
@@ -317,7 +310,7 @@ class Settings:
     api_keys: tuple[str, ...] = setting(
         (),
         API_KEYS,
-        "accept only this key, repeatable (in the environment: k1,k2)",
+        "accept only this key; repeatable, or k1,k2 in the environment",
         shown_default="any non-empty key",
         flag="--api-key",
         metavar="KEY",

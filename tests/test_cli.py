@@ -108,6 +108,7 @@ def test_installed_package_carries_the_contract(tmp_path: Path) -> None:
     located = subprocess.run(
         [python, "-c", "import mock_server.contract as c; print(c.default_contract_path())"],
         cwd=elsewhere,
+        env={**os.environ, "PYTHONPATH": ""},
         capture_output=True,
         text=True,
         check=True,
