@@ -12,7 +12,7 @@ from mock_server import Settings, create_app
 from mock_server.contract import Contract
 from mock_server.server import BackgroundServer
 
-from .helpers import HEADERS
+from .helpers import HEADERS, SHARED_SSL
 
 # The SDK-1 virtualenv (make test-sdk1, only the sdk tests) installs the test extra alone; the property
 # tests import the fuzz extra's hypothesis-jsonschema at collection. `make test-main` always has it.
@@ -46,7 +46,7 @@ def server(start_server: Callable[..., BackgroundServer]) -> BackgroundServer:
 
 @pytest.fixture
 def api(server: BackgroundServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.base_url, headers=HEADERS, timeout=10) as client:
+    with httpx.Client(base_url=server.base_url, headers=HEADERS, timeout=10, verify=SHARED_SSL) as client:
         yield client
 
 

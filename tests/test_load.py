@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .helpers import HEADERS, QUIET, serving
+from .helpers import HEADERS, QUIET, SHARED_SSL, serving
 
 CLIENTS = int(os.environ.get("MOCK_LOAD_CLIENTS", "200"))
 # Every client runs ROUNDS rounds, and when this is set, more rounds until that many seconds have passed.
@@ -126,7 +126,11 @@ async def run_load(base_url: str, clients: int) -> tuple[list[Ledger], Tally]:
     # spends more time choosing a connection than the server spends answering.
     https = [
         httpx.AsyncClient(
-            base_url=base_url, headers=HEADERS, timeout=REQUEST_TIMEOUT, limits=httpx.Limits(max_connections=1)
+            base_url=base_url,
+            headers=HEADERS,
+            timeout=REQUEST_TIMEOUT,
+            limits=httpx.Limits(max_connections=1),
+            verify=SHARED_SSL,
         )
         for _ in range(clients)
     ]

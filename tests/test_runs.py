@@ -379,18 +379,30 @@ def event_names(branch: dict[str, Any]) -> list[str]:
 def parse_sse(text: str, event_schema: dict[str, Any]) -> list[tuple[str, Any]]:
     """The events of a stream, each checked against the contract: the wire form, then its JSON payload."""
     events = []
+    checked: dict[int, Any] = {}
+
+    def validate(instance: Any, schema: dict[str, Any]) -> None:
+        # jsonschema.validate, with each schema checked against its metaschema once, not once per event.
+        if id(schema) not in checked:
+            kind = jsonschema.validators.validator_for(schema)
+            kind.check_schema(schema)
+            checked[id(schema)] = kind(schema)
+        error = jsonschema.exceptions.best_match(checked[id(schema)].iter_errors(instance))
+        if error is not None:
+            raise error
+
     for block in text.split("\n\n"):
         if not block:
             continue
         lines = dict(line.split(": ", 1) for line in block.split("\n"))
         name, data = lines["event"], lines["data"]
-        jsonschema.validate({"event": name, "data": data}, event_schema)
+        validate({"event": name, "data": data}, event_schema)
         if data == "[DONE]":
             events.append((name, data))
             continue
         [branch] = [b for b in event_schema["oneOf"] if name in event_names(b)]
         payload = orjson.loads(data)
-        jsonschema.validate(payload, branch["properties"]["data"]["contentSchema"])
+        validate(payload, branch["properties"]["data"]["contentSchema"])
         events.append((name, payload))
     return events
 
