@@ -14,7 +14,6 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from .admin import admin_routes
-from .api import ThreadsAPI
 from .contract import Contract, OperationTable, Validators
 from .faults import FaultBook
 from .ids import Identity
@@ -27,7 +26,8 @@ from .middleware.journal import RequestJournal
 from .middleware.ratelimit import RateLimit, RateLimiter, TokenBuckets
 from .runs import ReplyBook, RunsAPI
 from .settings import Settings
-from .store import Store, open_store
+from .store import Store, store_for
+from .threads import ThreadsAPI
 
 
 class MockApp:
@@ -38,7 +38,7 @@ class MockApp:
         self.settings = settings
         self.contract = Contract(settings.contract)
         self.identity = Identity(settings.seed)
-        self.store: Store = open_store(settings.store, settings.max_threads)
+        self.store: Store = store_for(settings.store, settings.max_threads)
         lenient = settings.mode == "lenient"
         threads = ThreadsAPI(self.store, self.identity, lenient=lenient)
         self.replies = ReplyBook(list(settings.replies))

@@ -1,66 +1,13 @@
-"""Thread and message objects shaped exactly as the real API returned them."""
+"""Object shapes every API family shares, as the real API sent them: lists, deletions, metadata merges and
+tool resources."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from . import errors
 from .ids import Identity
-from .store import JSON
-
-
-def thread_object(thread_id: str, created_at: int, tool_resources: JSON, metadata: JSON | None) -> JSON:
-    return {
-        "id": thread_id,
-        "object": "thread",
-        "created_at": created_at,
-        "metadata": metadata or {},
-        "tool_resources": tool_resources,
-    }
-
-
-def text_part(value: str) -> JSON:
-    return {"type": "text", "text": {"value": value, "annotations": []}}
-
-
-def content_parts(content: str | list[JSON]) -> list[JSON]:
-    if isinstance(content, str):
-        return [text_part(content)]
-    parts: list[JSON] = []
-    for part in content:
-        kind = part["type"]
-        if kind == "text":
-            parts.append(text_part(part["text"]))
-        else:
-            image = part[kind]
-            parts.append({"type": kind, kind: {**image, "detail": image.get("detail", "auto")}})
-    return parts
-
-
-def message_object(
-    message_id: str,
-    thread_id: str,
-    created_at: int,
-    request: JSON,
-    *,
-    assistant_id: str | None = None,
-    run_id: str | None = None,
-) -> JSON:
-    return {
-        "id": message_id,
-        "object": "thread.message",
-        "created_at": created_at,
-        "assistant_id": assistant_id,
-        "thread_id": thread_id,
-        "run_id": run_id,
-        "status": "completed",
-        "incomplete_details": None,
-        "completed_at": created_at,
-        "incomplete_at": None,
-        "role": request["role"],
-        "content": content_parts(request["content"]),
-        "attachments": request.get("attachments") or [],
-        "metadata": request.get("metadata") or {},
-    }
+from .types import JSON
 
 
 def tool_resources_object(requested: JSON | None, identity: Identity) -> JSON:
@@ -103,3 +50,17 @@ def list_object(items: list[JSON], has_more: bool) -> JSON:
         "last_id": items[-1]["id"] if items else None,
         "has_more": has_more,
     }
+
+
+def merged_within_limit(current: JSON | None, update: Any) -> JSON:
+    """Metadata merged key by key. A merge past the limit is refused with the error a request with that
+    many pairs gets, before anything is stored: the API never kept more than 16 pairs on an object."""
+    merged = merged_metadata(current, update)
+    if len(merged) > METADATA_PAIRS:
+        raise errors.invalid_request(
+            f"Invalid 'metadata': too many properties. Expected an object with at most {METADATA_PAIRS} "
+            f"properties, but got an object with {len(merged)} properties instead.",
+            param="metadata",
+            code="object_above_max_properties",
+        )
+    return merged

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from mock_server import Settings, create_app
 from mock_server.contract import default_contract_path
-from mock_server.fuzzing.outcome import Outcome
 from mock_server.fuzzing.report import describe
+from mock_server.fuzzing.result import FuzzResult
 from mock_server.fuzzing.runner import config_data, execute, load_schema, operation_ids
 
 SEED = 7_2026
@@ -43,7 +43,7 @@ def test_negative_fuzzing_finds_no_server_error() -> None:
     contract = default_contract_path()
     app = create_app(Settings(seed=SEED, api_keys=(KEY,), log_level="warning"))
     schema = load_schema(contract, data, app=app)
-    outcome = Outcome(target="in-process", seed=SEED, checks=CHECKS, phases=PHASES, max_examples=MAX_EXAMPLES)
+    outcome = FuzzResult(target="in-process", seed=SEED, checks=CHECKS, phases=PHASES, max_examples=MAX_EXAMPLES)
     phases: dict[str, str] = {}
 
     def on_phase(name: str, status: str, skipped: str | None) -> None:

@@ -17,7 +17,7 @@ from mock_server.errors import APIError
 from mock_server.ids import Identity
 from mock_server.runs.machine import RUN, RunMachine
 from mock_server.runs.objects import assistant_object, run_object
-from mock_server.store import Backend, ListQuery, Store, Versioned, open_store
+from mock_server.store import Backend, ListQuery, Store, Versioned, store_for
 from mock_server.store.conformance import Yielding, thread
 from mock_server.store.registry import backends
 
@@ -37,7 +37,7 @@ def anyio_backend() -> str:
 @pytest.fixture(params=["memory", "yielding"])
 def store_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """A backend registered for the test only: the memory store behind a turn of the event loop in every call."""
-    yielding = Backend("yielding", "yielding", lambda url, max_threads: Yielding(open_store("memory", max_threads)))
+    yielding = Backend("yielding", "yielding", lambda url, max_threads: Yielding(store_for("memory", max_threads)))
     monkeypatch.setitem(backends(), "yielding", yielding)
     return str(request.param)
 
@@ -158,7 +158,7 @@ async def test_metadata_merged_at_once_keeps_every_key(api: httpx.AsyncClient) -
 
 @pytest.fixture(params=["memory", "yielding"])
 def store(request: pytest.FixtureRequest) -> Store:
-    store = open_store("memory")
+    store = store_for("memory")
     return Yielding(store) if request.param == "yielding" else store
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from mock_server import Settings, create_app
 from mock_server.contract import default_contract_path
 from mock_server.fuzzing.options import PHASES
-from mock_server.fuzzing.outcome import EXIT_FAILED, EXIT_OK, Outcome
 from mock_server.fuzzing.report import describe
+from mock_server.fuzzing.result import EXIT_FAILED, EXIT_OK, FuzzResult
 from mock_server.fuzzing.runner import config_data, execute, load_schema, operation_ids, runnable_checks
 
 SEED = 20260826
@@ -24,7 +24,7 @@ MAX_EXAMPLES = 100
 
 def fuzz_in_process(
     settings: Settings, *, phases: tuple[str, ...], max_examples: int
-) -> tuple[Outcome, dict[str, str]]:
+) -> tuple[FuzzResult, dict[str, str]]:
     checks = tuple(runnable_checks())
     data = config_data(
         base_url=None,
@@ -36,7 +36,7 @@ def fuzz_in_process(
     )
     contract = default_contract_path()
     schema = load_schema(contract, data, app=create_app(settings))
-    outcome = Outcome(target="in-process", seed=SEED, checks=checks, phases=phases, max_examples=max_examples)
+    outcome = FuzzResult(target="in-process", seed=SEED, checks=checks, phases=phases, max_examples=max_examples)
     phase_results: dict[str, str] = {}
 
     def on_phase(name: str, status: str, skipped: str | None) -> None:

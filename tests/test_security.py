@@ -16,8 +16,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mock_server import Settings, create_app
 from mock_server.cli import exposure_problem
 from mock_server.contract import Contract, default_contract_path
-from mock_server.fuzzing.outcome import Outcome
 from mock_server.fuzzing.report import describe
+from mock_server.fuzzing.result import FuzzResult
 from mock_server.fuzzing.runner import config_data, execute, load_schema, operation_ids
 from mock_server.server import BackgroundServer
 
@@ -118,7 +118,7 @@ def users_file(tmp_path: Path) -> Path:
     return path
 
 
-def object_level_authorization(tmp_path: Path, app: ASGIApp) -> Outcome:
+def object_level_authorization(tmp_path: Path, app: ASGIApp) -> FuzzResult:
     """Schemathesis 4's `object_level_authorization` check, given the two keys as peers (`[auth.wfc]`
     with `peers`): it replays each of alice's successful reads of her own objects as bob."""
     checks = ("object_level_authorization", "not_a_server_error")
@@ -132,7 +132,7 @@ def object_level_authorization(tmp_path: Path, app: ASGIApp) -> Outcome:
     # The thread and message operations: every object they read is one a key created.
     threads = [op for op in Contract(contract).operations if op.endswith(("Thread", "Message", "Messages"))]
     schema = load_schema(contract, data, threads, app=app)
-    outcome = Outcome(target="in-process", seed=3, checks=checks, phases=phases, max_examples=15)
+    outcome = FuzzResult(target="in-process", seed=3, checks=checks, phases=phases, max_examples=15)
     execute(schema, outcome, operation_ids(contract))
     return outcome
 

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from mock_server.server import BackgroundServer
-from mock_server.store import Contention, Store, StoreUnavailable, open_store, shared_between_processes
+from mock_server.store import Contention, Store, StoreUnavailable, shared_between_processes, store_for
 from mock_server.store.backends.memory import MemoryStore
 from mock_server.store.conformance import message, set_metadata, thread
 
@@ -30,7 +30,7 @@ def run(coroutine: Any) -> Any:
 
 
 def opened(url: str, max_threads: int = 100_000) -> Store:
-    store = open_store(url, max_threads)
+    store = store_for(url, max_threads)
     run(store.open())
     return store
 
@@ -93,7 +93,7 @@ def test_a_reopened_sqlite_store_has_everything(tmp_path: Path) -> None:
 
 
 def test_an_unopened_sqlite_store_says_so(tmp_path: Path) -> None:
-    store = open_store(f"sqlite:{tmp_path / 'later.db'}")
+    store = store_for(f"sqlite:{tmp_path / 'later.db'}")
     assert not (tmp_path / "later.db").exists()  # the constructor does no I/O
     with pytest.raises(RuntimeError, match="is not open: await its open"):
         run(store.get_thread("p", "thread_a"))
@@ -104,7 +104,7 @@ def test_an_unopened_sqlite_store_says_so(tmp_path: Path) -> None:
 
 def test_memory_stays_flat_past_the_bound() -> None:
     """Evicted threads give their memory back, and a held thread costs about its JSON, not orjson's buffer."""
-    store = open_store("memory", max_threads=1000)
+    store = store_for("memory", max_threads=1000)
 
     async def fill(start: int, count: int) -> None:
         for i in range(start, start + count):
@@ -129,7 +129,7 @@ def test_memory_stays_flat_past_the_bound() -> None:
 def test_the_memory_store_keeps_nothing_the_garbage_collector_walks() -> None:
     """Stored objects are tuples and dicts of atoms, so that young collections between requests do not walk
     the whole store: their pauses grew with it and were the mock's p99 (issue 6)."""
-    store = open_store("memory", max_threads=500)
+    store = store_for("memory", max_threads=500)
 
     async def churn() -> None:
         for i in range(1000):  # past the bound: eviction too
@@ -171,9 +171,9 @@ def test_an_update_that_always_loses_gives_up_with_contention() -> None:
 
 def test_open_store_refuses_unknown_urls(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown store 'redis://x'; known: memory, sqlite:PATH"):
-        open_store("redis://x")
+        store_for("redis://x")
     with pytest.raises(ValueError, match="sqlite:PATH"):
-        open_store("sqlite:")
+        store_for("sqlite:")
     with pytest.raises(ValueError, match="cannot open the sqlite store"):
         opened(f"sqlite:{tmp_path / 'no' / 'such' / 'dir.db'}")
     (tmp_path / "text.db").write_text("not a database, just text that is long enough to be read as a header")
@@ -183,7 +183,7 @@ def test_open_store_refuses_unknown_urls(tmp_path: Path) -> None:
 
 def test_a_store_that_cannot_open_raises_store_unavailable_when_opened(tmp_path: Path) -> None:
     (tmp_path / "a_file").write_text("")
-    store = open_store(f"sqlite:{tmp_path / 'a_file' / 'x.db'}")  # the constructor does no I/O: no error yet
+    store = store_for(f"sqlite:{tmp_path / 'a_file' / 'x.db'}")  # the constructor does no I/O: no error yet
     with pytest.raises(StoreUnavailable, match="cannot open the sqlite store"):
         run(store.open())
 
@@ -200,10 +200,10 @@ def test_serve_stops_with_one_line_when_the_store_cannot_open(tmp_path: Path, wo
 
 
 def test_backends_are_found_by_scheme_and_declare_whether_workers_share_them(tmp_path: Path) -> None:
-    assert type(open_store("")) is type(open_store("memory")) is type(open_store("memory:")) is MemoryStore
+    assert type(store_for("")) is type(store_for("memory")) is type(store_for("memory:")) is MemoryStore
     with pytest.raises(ValueError, match="the memory store takes nothing after 'memory:'"):
-        open_store("memory:x")
-    assert type(open_store(f"sqlite:{tmp_path / 'x.db'}")).__name__ == "SqliteStore"
+        store_for("memory:x")
+    assert type(store_for(f"sqlite:{tmp_path / 'x.db'}")).__name__ == "SqliteStore"
     assert shared_between_processes(f"sqlite:{tmp_path / 'x.db'}")
     assert not shared_between_processes("memory")
     assert not shared_between_processes("redis://x")

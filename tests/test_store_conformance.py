@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mock_server.store import JSON, Store, Version, open_store
+from mock_server.store import JSON, Store, Version, store_for
 from mock_server.store.backends.memory import MemoryStore
 from mock_server.store.conformance import (
     StoreConformance,
@@ -20,13 +20,13 @@ from mock_server.store.conformance import (
 
 
 def sqlite_factory(tmp_path: Path) -> StoreFactory:
-    return lambda max_threads: open_store(f"sqlite:{tmp_path / 'store.db'}", max_threads)
+    return lambda max_threads: store_for(f"sqlite:{tmp_path / 'store.db'}", max_threads)
 
 
 class TestMemoryStore(StoreConformance):
     @pytest.fixture
     def store_factory(self) -> StoreFactory:
-        return lambda max_threads: open_store("memory", max_threads)
+        return lambda max_threads: store_for("memory", max_threads)
 
 
 class TestSqliteStore(StoreConformance):
@@ -38,7 +38,7 @@ class TestSqliteStore(StoreConformance):
 class TestYieldingMemoryStore(StoreConformance):
     @pytest.fixture
     def store_factory(self) -> StoreFactory:
-        return lambda max_threads: Yielding(open_store("memory", max_threads))
+        return lambda max_threads: Yielding(store_for("memory", max_threads))
 
 
 class TestYieldingSqliteStore(StoreConformance):

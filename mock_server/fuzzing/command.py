@@ -14,8 +14,8 @@ from .. import __version__
 from ..contract import default_contract_path
 from . import preflight
 from .options import FuzzOptions, from_arguments
-from .outcome import EXIT_UNTESTED, Outcome
 from .report import print_outcome, write
+from .result import EXIT_UNTESTED, FuzzResult
 from .runner import PhaseListener, UsageProblem, config_data, execute, load_schema, operation_ids, resolve_checks
 
 # The self-started mock's only key: not a secret (the mock lives as long as the run), and with a key
@@ -48,7 +48,7 @@ def fuzz(options: FuzzOptions, out: TextIO | None = None, err: TextIO | None = N
     try:
         checks = resolve_checks(options.checks, against_mock=options.against_mock)
         with target(options, seed) as where:
-            outcome = Outcome(
+            outcome = FuzzResult(
                 target=where.base_url,
                 seed=seed,
                 checks=checks,
@@ -114,7 +114,7 @@ def target(options: FuzzOptions, seed: int) -> Iterator[Target]:
         )
 
 
-def print_header(options: FuzzOptions, where: Target, outcome: Outcome, contract: Path, out: TextIO) -> None:
+def print_header(options: FuzzOptions, where: Target, outcome: FuzzResult, contract: Path, out: TextIO) -> None:
     operations = ", ".join(options.operations) if options.operations else "all operations"
     print(f"threads-mock fuzz {__version__}: {where.description}", file=out)
     print(f"  contract  {contract} ({operations})", file=out)

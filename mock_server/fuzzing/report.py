@@ -1,4 +1,4 @@
-"""An `Outcome` told three ways: for a person at a terminal, as JUnit XML for CI, and as JSON for scripts."""
+"""An `FuzzResult` told three ways: for a person at a terminal, as JUnit XML for CI, and as JSON for scripts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .. import __version__
-from .outcome import EXIT_UNTESTED, Finding, Outcome
+from .result import EXIT_UNTESTED, Finding, FuzzResult
 
 INDENT = "    "
 
@@ -27,7 +27,7 @@ def describe(finding: Finding) -> str:
     return "\n".join(lines)
 
 
-def summary(outcome: Outcome) -> str:
+def summary(outcome: FuzzResult) -> str:
     if outcome.exit_code == EXIT_UNTESTED:
         return f"Nothing was tested: {untested_reason(outcome)}"
     failed = sorted({finding.check for finding in outcome.findings})
@@ -42,7 +42,7 @@ def count(number: int, noun: str) -> str:
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
-def untested_reason(outcome: Outcome) -> str:
+def untested_reason(outcome: FuzzResult) -> str:
     if outcome.untested is not None:
         return outcome.untested
     if outcome.errors:
@@ -51,7 +51,7 @@ def untested_reason(outcome: Outcome) -> str:
     return "no check ran (were the operations filtered out, or every phase skipped?)"
 
 
-def print_outcome(outcome: Outcome, out: TextIO) -> None:
+def print_outcome(outcome: FuzzResult, out: TextIO) -> None:
     for finding in outcome.findings:
         print(describe(finding), end="\n\n", file=out)
     for error in outcome.errors:
@@ -62,7 +62,7 @@ def print_outcome(outcome: Outcome, out: TextIO) -> None:
     print(summary(outcome), file=out, flush=True)
 
 
-def junit(outcome: Outcome) -> ET.Element:
+def junit(outcome: FuzzResult) -> ET.Element:
     """One test case per operation, its failures in one `<failure>` and its errors in one `<error>`, as
     CI tools expect; problems that belong to no operation (or an untested run) in a test case "run"."""
     suite = ET.Element("testsuite", name="threads-mock fuzz", time=f"{outcome.elapsed:.3f}")
@@ -100,7 +100,7 @@ def junit(outcome: Outcome) -> ET.Element:
     return root
 
 
-def document(outcome: Outcome) -> dict[str, Any]:
+def document(outcome: FuzzResult) -> dict[str, Any]:
     return {
         "tool": f"threads-mock fuzz {__version__}",
         "target": outcome.target,
@@ -140,7 +140,7 @@ def document(outcome: Outcome) -> dict[str, Any]:
     }
 
 
-def write(kind: str, path: Path, outcome: Outcome) -> None:
+def write(kind: str, path: Path, outcome: FuzzResult) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if kind == "junit":
         ET.ElementTree(junit(outcome)).write(path, encoding="utf-8", xml_declaration=True)

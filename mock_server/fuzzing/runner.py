@@ -1,4 +1,4 @@
-"""Schemathesis's engine, through its Python API, against one target; its events reduced to an `Outcome`.
+"""Schemathesis's engine, through its Python API, against one target; its events reduced to an `FuzzResult`.
 
 The engine is what `st run` drives: the examples, coverage, fuzzing and stateful phases, every check,
 workers and rate limits. It is configured from a dictionary in the `schemathesis.toml` vocabulary, so the
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..contract import Contract
 from .constraints import within_constraints
 from .options import PHASES
-from .outcome import Finding, Outcome, RunError
+from .result import Finding, FuzzResult, RunError
 
 if TYPE_CHECKING:
     from schemathesis.engine import events
@@ -175,7 +175,7 @@ def operation_ids(contract: Path) -> dict[str, str]:
 
 
 def execute(
-    schema: BaseSchema, outcome: Outcome, ids: Mapping[str, str], on_phase: PhaseListener | None = None
+    schema: BaseSchema, outcome: FuzzResult, ids: Mapping[str, str], on_phase: PhaseListener | None = None
 ) -> None:
     """Runs every enabled phase and records what each check said into `outcome`."""
     from schemathesis.engine import events, from_schema
@@ -199,9 +199,9 @@ def execute(
 
 
 class Collector:
-    """Folds engine events into an `Outcome`; one finding per operation, check and kind of failure."""
+    """Folds engine events into an `FuzzResult`; one finding per operation, check and kind of failure."""
 
-    def __init__(self, outcome: Outcome, ids: Mapping[str, str]) -> None:
+    def __init__(self, outcome: FuzzResult, ids: Mapping[str, str]) -> None:
         self.outcome = outcome
         self.ids = ids
         self.seen: set[tuple[str, object]] = set()

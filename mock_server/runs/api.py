@@ -7,10 +7,11 @@ import time
 from starlette.responses import Response
 
 from .. import errors
-from ..api import ThreadsAPI, merged_within_limit
-from ..objects import deleted_object, list_object, message_object, tool_resources_object
+from ..objects import deleted_object, list_object, merged_within_limit, tool_resources_object
 from ..responses import JSONResponse
 from ..store import JSON, ListQuery, Versioned
+from ..threads import ThreadsAPI
+from ..threads.objects import message_object
 from ..types import Call, Handler
 from .machine import ACTIVE, RUN, STEP, STOP_STATUSES, Event, RunMachine
 from .objects import assistant_object, count_tokens, message_text, run_object

@@ -23,8 +23,8 @@ from typing import Any
 
 from .. import errors
 from ..ids import Identity
-from ..objects import message_object
 from ..store import JSON, UPDATE_ATTEMPTS, Contention, Store, Versioned
+from ..threads.objects import message_object
 from .objects import (
     count_tokens,
     first_tokens,
@@ -49,7 +49,7 @@ def snapshot(obj: JSON) -> JSON:
 
 
 @dataclass
-class Outcome:
+class Effects:
     """A transition's result: its events, and the objects to write once the run's record is written."""
 
     events: list[Event]
@@ -58,7 +58,7 @@ class Outcome:
 
 
 # A transition changes the record it is given in place; None when there is nothing to do from that state.
-Transition = Callable[[str, JSON], Awaitable[Outcome | None]]
+Transition = Callable[[str, JSON], Awaitable[Effects | None]]
 
 
 class RunMachine:
@@ -85,7 +85,7 @@ class RunMachine:
             held.data, held.version = fresh.data, fresh.version
         raise Contention(f"run {run_id} changed under {UPDATE_ATTEMPTS} of its writes in a row")
 
-    async def _write_after(self, project: str, record: JSON, outcome: Outcome) -> None:
+    async def _write_after(self, project: str, record: JSON, outcome: Effects) -> None:
         for step in outcome.steps:
             await self.store.put_record(project, STEP, step["id"], step, parent=step["run_id"])
         if outcome.message is not None:
@@ -117,17 +117,17 @@ class RunMachine:
         """One status further, as one retrieve of a polled run sees it."""
         return await self._move(project, held, self._advance)
 
-    async def _advance(self, project: str, record: JSON) -> Outcome | None:
+    async def _advance(self, project: str, record: JSON) -> Effects | None:
         run = record["run"]
         status = run["status"]
         if status == "queued":
             if run["started_at"] is None:
                 run["started_at"] = self.identity.now()
-            return Outcome([self._status(record, "in_progress")])
+            return Effects([self._status(record, "in_progress")])
         if status == "in_progress":
             if record["hold"] > 0:
                 record["hold"] -= 1
-                return Outcome([])
+                return Effects([])
             if time.time() < record.get("hold_until", 0.0):
                 return None
             return await self._finish(project, record)
@@ -152,7 +152,7 @@ class RunMachine:
             events.append((f"thread.run.{run['status']}", snapshot(run)))
         return events
 
-    async def _finish(self, project: str, record: JSON) -> Outcome:
+    async def _finish(self, project: str, record: JSON) -> Effects:
         plan = record["plan"]
         outcome = plan["outcome"]
         run = record["run"]
@@ -162,12 +162,12 @@ class RunMachine:
             run["failed_at"] = self.identity.now()
             run["expires_at"] = None
             run["last_error"] = dict(plan["error"])
-            return Outcome([self._status(record, "failed")])
+            return Effects([self._status(record, "failed")])
         if outcome == "expired":
-            return Outcome([self._status(record, "expired")])
+            return Effects([self._status(record, "expired")])
         return self._answer(record)
 
-    def _answer(self, record: JSON) -> Outcome:
+    def _answer(self, record: JSON) -> Effects:
         run, plan = record["run"], record["plan"]
         text: str = plan["text"]
         reason = plan.get("reason")
@@ -226,9 +226,9 @@ class RunMachine:
         events.append((f"thread.message.{final}", snapshot(message)))
         events.append(("thread.run.step.completed", snapshot(step)))
         events.append(self._status(record, final))
-        return Outcome(events, [step], message)
+        return Effects(events, [step], message)
 
-    def _call_tools(self, record: JSON) -> Outcome:
+    def _call_tools(self, record: JSON) -> Effects:
         run, plan = record["run"], record["plan"]
         calls = [function_call(self.identity.new_id("call"), c["name"], c["arguments"]) for c in plan["calls"]]
         step = step_object(
@@ -259,12 +259,12 @@ class RunMachine:
             },
         }
         events.append(self._status(record, "requires_action"))
-        return Outcome(events, [step])
+        return Effects(events, [step])
 
     async def submit(self, project: str, held: Versioned, tool_outputs: list[JSON]) -> list[Event]:
         """The tool step completes and the run is queued again; refused unless the run waits for exactly these."""
 
-        async def submitted(project: str, record: JSON) -> Outcome:
+        async def submitted(project: str, record: JSON) -> Effects:
             run = record["run"]
             if run["status"] != "requires_action":
                 raise errors.run_refuses_tool_outputs(run["status"])
@@ -274,14 +274,14 @@ class RunMachine:
                 got: list[Any] = [o.get("tool_call_id") for o in tool_outputs]
                 raise errors.missing_tool_outputs(expected, got)
             step = await self.store.get_record(project, STEP, record["step_id"])
-            done = Outcome([])
+            done = Effects([])
             if step is not None:
                 for call in step["step_details"]["tool_calls"]:
                     call["function"]["output"] = outputs.get(call["id"], "")
                 usage = usage_object(record["prompt_tokens"], record.get("pending_completion", 0))
                 step.update(status="completed", completed_at=self.identity.now(), usage=usage)
                 record["usage"] = add_usage(record.get("usage"), usage)
-                done = Outcome([("thread.run.step.completed", snapshot(step))], [step])
+                done = Effects([("thread.run.step.completed", snapshot(step))], [step])
             record["step_id"] = None
             run["required_action"] = None
             done.events.append(self._status(record, "queued"))
@@ -292,23 +292,23 @@ class RunMachine:
     async def cancel(self, project: str, held: Versioned) -> list[Event]:
         """The run goes cancelling (and cancelled at the next step); refused once it has stopped."""
 
-        async def cancelled(project: str, record: JSON) -> Outcome:
+        async def cancelled(project: str, record: JSON) -> Effects:
             status = record["run"]["status"]
             if status not in ("queued", "in_progress", "requires_action"):
                 raise errors.cannot_cancel(status)
-            return Outcome([self._status(record, "cancelling")])
+            return Effects([self._status(record, "cancelling")])
 
         return await self._move(project, held, cancelled)
 
-    async def _close_step(self, project: str, record: JSON, status: str) -> Outcome:
+    async def _close_step(self, project: str, record: JSON, status: str) -> Effects:
         if record.get("step_id") is None:
-            return Outcome([])
+            return Effects([])
         step = await self.store.get_record(project, STEP, record["step_id"])
         record["step_id"] = None
         if step is None:
-            return Outcome([])
+            return Effects([])
         step.update(status=status, cancelled_at=self.identity.now())
-        return Outcome([(f"thread.run.step.{status}", snapshot(step))], [step])
+        return Effects([(f"thread.run.step.{status}", snapshot(step))], [step])
 
 
 def add_usage(total: Any, usage: JSON) -> JSON:

@@ -1,4 +1,4 @@
-"""Stores for threads, messages and records; `open_store` turns a `--store` URL into one."""
+"""Stores for threads, messages and records; `store_for` turns a `--store` URL into one."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from .base import (
     Version,
     Versioned,
 )
-from .registry import Backend, known_urls, open_store, probe, register, shared_between_processes
+from .registry import Backend, known_urls, probe, register, shared_between_processes, store_for
 
 __all__ = [
     "DEFAULT_MAX_THREADS",
@@ -31,8 +31,8 @@ __all__ = [
     "Version",
     "Versioned",
     "known_urls",
-    "open_store",
     "probe",
     "register",
     "shared_between_processes",
+    "store_for",
 ]

@@ -1,7 +1,7 @@
 """The store: threads, messages and records kept per project (API key), free of HTTP.
 
 A backend is one module in `store/backends/` with a subclass of `Store` and a `register(Backend(...))` line;
-`open_store` finds it by the scheme of a `--store` URL.
+`store_for` finds it by the scheme of a `--store` URL.
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias, TypedDict
+from typing import Literal, TypeAlias, TypedDict
 
-JSON = dict[str, Any]
+from ..types import JSON as JSON
+
 Change = Callable[[JSON], JSON]
 # What a read hands out beside the data, for a conditional write to hand back. Each backend picks its own:
 # a counter, a write stamp, or the stored bytes themselves; callers never look inside.

@@ -5,7 +5,7 @@ A backend's test module runs the whole suite with one class and the fixture that
     class TestSqliteStore(StoreConformance):
         @pytest.fixture
         def store_factory(self, tmp_path: Path) -> StoreFactory:
-            return lambda max_threads: open_store(f"sqlite:{tmp_path / 'store.db'}", max_threads)
+            return lambda max_threads: store_for(f"sqlite:{tmp_path / 'store.db'}", max_threads)
 
 Every store of one test comes from the same factory call site (a durable backend: the same file or server),
 is opened before use and closed after the test. Run it also on `Yielding(...)` around the backend: that is

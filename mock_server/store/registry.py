@@ -49,7 +49,7 @@ def known_urls() -> str:
     return ", ".join(backend.url_form for backend in backends().values())
 
 
-def open_store(url: str, max_threads: int = DEFAULT_MAX_THREADS) -> Store:
+def store_for(url: str, max_threads: int = DEFAULT_MAX_THREADS) -> Store:
     """The store a `--store` URL names, not opened yet; raises ValueError with a message fit for the command line."""
     backend = backend_for(url)
     if backend is None:

@@ -35,7 +35,7 @@ class RunError:
 
 
 @dataclass
-class Outcome:
+class FuzzResult:
     target: str  # the base URL that was fuzzed
     seed: int
     checks: tuple[str, ...]

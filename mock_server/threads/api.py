@@ -3,35 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-from . import errors
-from .ids import Identity
-from .objects import (
-    METADATA_PAIRS,
-    deleted_object,
-    list_object,
-    merged_metadata,
-    message_object,
-    thread_object,
-    tool_resources_object,
-)
-from .store import JSON, ListQuery, Store
-from .types import Call, Handler
-
-
-def merged_within_limit(current: JSON | None, update: Any) -> JSON:
-    """Metadata merged key by key. A merge past the limit is refused with the error a request with that
-    many pairs gets, before anything is stored: the API never kept more than 16 pairs on an object."""
-    merged = merged_metadata(current, update)
-    if len(merged) > METADATA_PAIRS:
-        raise errors.invalid_request(
-            f"Invalid 'metadata': too many properties. Expected an object with at most {METADATA_PAIRS} "
-            f"properties, but got an object with {len(merged)} properties instead.",
-            param="metadata",
-            code="object_above_max_properties",
-        )
-    return merged
+from .. import errors
+from ..ids import Identity
+from ..objects import deleted_object, list_object, merged_within_limit, tool_resources_object
+from ..store import JSON, ListQuery, Store
+from ..types import Call, Handler
+from .objects import message_object, thread_object
 
 
 class ThreadsAPI:
