@@ -280,6 +280,12 @@ def options_of(cls: type) -> tuple[Option, ...]:
     )
 
 
+def backends_help() -> str:
+    from .store.registry import backends_help as from_the_registry
+
+    return from_the_registry()
+
+
 def fault_kinds_help() -> str:
     from .faults import fault_kinds_help as from_the_registry
 
@@ -333,8 +339,7 @@ class Settings:
     store: str = setting(
         "memory",
         TEXT,
-        "where threads and messages live: 'memory' (lost on exit) or 'sqlite:PATH' (a file that survives "
-        "restarts and crashes and is shared by --workers)",
+        f"where the state lives: {backends_help()}",
         metavar="URL",
         marker=True,
     )

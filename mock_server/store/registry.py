@@ -21,6 +21,8 @@ class Backend:
     create: Callable[[str, int], Store]
     # Whether several worker processes opening the same URL see one state (what --workers needs).
     shared_between_processes: bool = False
+    # What a user should know of it, for the --store help: `lost on exit`.
+    summary: str = ""
 
 
 _backends: dict[str, Backend] = {}
@@ -47,6 +49,12 @@ def backend_for(url: str) -> Backend | None:
 
 def known_urls() -> str:
     return ", ".join(backend.url_form for backend in backends().values())
+
+
+def backends_help() -> str:
+    """Every backend as the --store help lists it: `'memory' (lost on exit) or 'sqlite:PATH' (...)`."""
+    described = [f"'{b.url_form}' ({b.summary})" if b.summary else f"'{b.url_form}'" for b in backends().values()]
+    return " or ".join(described)
 
 
 def store_for(url: str, max_threads: int = DEFAULT_MAX_THREADS) -> Store:

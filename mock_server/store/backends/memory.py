@@ -279,4 +279,4 @@ def memory_store(url: str, max_threads: int) -> MemoryStore:
     return MemoryStore(max_threads)
 
 
-register(Backend("memory", "memory", memory_store))
+register(Backend("memory", "memory", memory_store, summary="lost on exit"))

@@ -388,7 +388,15 @@ def sqlite_store(url: str, max_threads: int) -> SqliteStore:
     return SqliteStore(sqlite_path(url), max_threads)
 
 
-register(Backend("sqlite", "sqlite:PATH", sqlite_store, shared_between_processes=True))
+register(
+    Backend(
+        "sqlite",
+        "sqlite:PATH",
+        sqlite_store,
+        shared_between_processes=True,
+        summary="a file that survives restarts and crashes and is shared by --workers",
+    )
+)
 
 
 def loads(data: bytes) -> JSON:
