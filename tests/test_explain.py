@@ -157,7 +157,7 @@ def test_every_table_entry_formats_with_the_facts_explain_gives() -> None:
 # ---- a body is parsed once; a repeated key is still found ----------------------------------------
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(alphabet=st.sampled_from('ab:"\\ \u00e9')),
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(alphabet=st.sampled_from('ab:"\\ \u00e9')),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text("ab:", max_size=3), inner, max_size=3),
     max_leaves=12,
 )

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, Self
 
 import httpx
-import orjson
 import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -30,8 +29,8 @@ from mock_server.faults import (
     rule_from_data,
     spec_text,
 )
-from mock_server.faults.answers import send_json
 from mock_server.middleware.ratelimit import RateLimit
+from mock_server.responses import send_json
 from mock_server.server import BackgroundServer
 
 README = Path(__file__).parent.parent / "README.md"
@@ -128,7 +127,7 @@ class Teapot(Outcome):
         return {"teapot": self.style, **({"spout": self.spout} if self.spout else {})}
 
     async def answer(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send, rate_limit: RateLimit) -> None:
-        await send_json(send, 418, [], orjson.dumps({"tea": self.style, "spout": self.spout}))
+        await send_json(send, {"tea": self.style, "spout": self.spout}, 418)
 
 
 @pytest.fixture
