@@ -14,10 +14,10 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -42,6 +42,8 @@ TEXT_REPLY_EVENTS = [
     "thread.run.completed",
 ]
 
+T = TypeVar("T")
+
 CONTAINERS = (dict, list, tuple, deque)
 
 
@@ -58,6 +60,32 @@ def tracked_within(containers: Iterable[Any]) -> list[Any]:
                 found.append(item)
             if isinstance(item, CONTAINERS):
                 stack.append(item)
+    return found
+
+
+class Reachable(Protocol):
+    """A running mock, in this process (BackgroundServer) or its own (Served)."""
+
+    @property
+    def url(self) -> str: ...
+
+
+def journal(server: Reachable, **filters: Any) -> list[dict[str, Any]]:
+    """The request journal as a client reads it, GET /__mock__/requests."""
+    answer = httpx.get(f"{server.url}/__mock__/requests", params=filters, verify=SHARED_SSL)
+    assert answer.status_code == 200, answer.text
+    data: list[dict[str, Any]] = answer.json()["data"]
+    return data
+
+
+def wait_until(condition: Callable[[], T], seconds: float = 10.0, message: str = "condition not met in time") -> T:
+    """Polls until the condition gives something true, and returns it. The bound is a safety net for a
+    broken server, not a timing assertion."""
+    deadline = time.monotonic() + seconds
+    while not (found := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(message)
+        time.sleep(0.02)
     return found
 
 
