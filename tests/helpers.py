@@ -96,8 +96,9 @@ START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 # For servers under load: no line per request.
 QUIET = ("--log-level", "warning")
-# What `serve` prints on stderr once its socket is bound.
-START_LINE = re.compile(r"^threads-mock \S+ on http://(?P<host>\S+):(?P<port>\d+)/v1$")
+# What `serve` prints on stderr once its socket is bound ("threads-mock 0.1.0 on http://127.0.0.1:4010/v1");
+# uvicorn's own "running on" line names no /v1.
+START_LINE = re.compile(r" on http://(?P<host>\S+):(?P<port>\d+)/v1\b")
 
 
 def serve_command(*args: str, python: str = sys.executable) -> list[str]:
@@ -121,7 +122,7 @@ class Served:
         assert self.process.stdout is not None
         for line in self.process.stdout:
             self._lines.append(line)
-            found = START_LINE.match(line.strip()) if self._port is None else None
+            found = START_LINE.search(line) if self._port is None else None
             if found:
                 self._port = int(found["port"])
                 self._announced.set()
