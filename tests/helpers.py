@@ -14,10 +14,10 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -42,6 +42,8 @@ TEXT_REPLY_EVENTS = [
     "thread.run.completed",
 ]
 
+T = TypeVar("T")
+
 CONTAINERS = (dict, list, tuple, deque)
 
 
@@ -61,6 +63,32 @@ def tracked_within(containers: Iterable[Any]) -> list[Any]:
     return found
 
 
+class Reachable(Protocol):
+    """A running mock, in this process (BackgroundServer) or its own (Served)."""
+
+    @property
+    def url(self) -> str: ...
+
+
+def journal(server: Reachable, **filters: Any) -> list[dict[str, Any]]:
+    """The request journal as a client reads it, GET /__mock__/requests."""
+    answer = httpx.get(f"{server.url}/__mock__/requests", params=filters, verify=SHARED_SSL)
+    assert answer.status_code == 200, answer.text
+    data: list[dict[str, Any]] = answer.json()["data"]
+    return data
+
+
+def wait_until(condition: Callable[[], T], seconds: float = 10.0, message: str = "condition not met in time") -> T:
+    """Polls until the condition gives something true, and returns it. The bound is a safety net for a
+    broken server, not a timing assertion."""
+    deadline = time.monotonic() + seconds
+    while not (found := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(message)
+        time.sleep(0.02)
+    return found
+
+
 # ---- a server in its own process ----
 
 # Generous for a loaded 2-core machine; only a server that never comes up waits this long.
@@ -68,8 +96,9 @@ START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 # For servers under load: no line per request.
 QUIET = ("--log-level", "warning")
-# What `serve` prints on stderr once its socket is bound.
-START_LINE = re.compile(r"^threads-mock \S+ on http://(?P<host>\S+):(?P<port>\d+)/v1$")
+# What `serve` prints on stderr once its socket is bound ("threads-mock 0.1.0 on http://127.0.0.1:4010/v1");
+# uvicorn's own "running on" line names no /v1.
+START_LINE = re.compile(r" on http://(?P<host>\S+):(?P<port>\d+)/v1\b")
 
 
 def serve_command(*args: str, python: str = sys.executable) -> list[str]:
@@ -93,7 +122,7 @@ class Served:
         assert self.process.stdout is not None
         for line in self.process.stdout:
             self._lines.append(line)
-            found = START_LINE.match(line.strip()) if self._port is None else None
+            found = START_LINE.search(line) if self._port is None else None
             if found:
                 self._port = int(found["port"])
                 self._announced.set()

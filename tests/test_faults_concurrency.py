@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -13,23 +12,17 @@ import pytest
 
 from mock_server.server import BackgroundServer
 
-from .helpers import HEADERS
-
-
-def entries(server: BackgroundServer) -> list[dict[str, Any]]:
-    data: list[dict[str, Any]] = httpx.get(f"{server.url}/__mock__/requests").json()["data"]
-    return data
+from .helpers import HEADERS, journal, wait_until
 
 
 def wait_for(server: BackgroundServer, condition: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
-    """Polls the journal; the bound only keeps a broken server from hanging the suite."""
-    deadline = time.monotonic() + 10
-    while True:
-        found = entries(server)
-        if condition(found):
-            return found
-        assert time.monotonic() < deadline, f"journal never showed it: {found}"
-        time.sleep(0.02)
+    """Polls the journal until the condition holds of it."""
+
+    def met() -> list[dict[str, Any]]:
+        found = journal(server)
+        return found if condition(found) else []
+
+    return wait_until(met, message="the journal never showed it")
 
 
 @contextmanager
@@ -63,7 +56,7 @@ def test_a_hang_in_flight_does_not_delay_other_requests(
             created = client.post("/threads")
             fetched = client.get(f"/threads/{created.json()['id']}")
         assert (created.status_code, fetched.status_code) == (200, 200)
-        hanging, *others = entries(server)
+        hanging, *others = journal(server)
         # The others finished while the hang was (and still is) pending.
         assert (hanging["completed"], hanging["status"]) == (False, None)
         assert [(e["completed"], e["status"]) for e in others] == [(True, 200), (True, 200)]
@@ -77,7 +70,7 @@ def test_a_hang_ends_at_its_bound_with_the_connection_closed(start_server: Calla
     with raw_request(server, "hang=200ms") as sock:
         sock.settimeout(10)
         assert sock.recv(1024) == b""  # closed by the server, nothing answered
-    assert entries(server)[0]["status"] is None
+    assert journal(server)[0]["status"] is None
 
 
 def test_a_slow_answer_in_flight_does_not_delay_other_requests(start_server: Callable[..., BackgroundServer]) -> None:
@@ -87,7 +80,7 @@ def test_a_slow_answer_in_flight_does_not_delay_other_requests(start_server: Cal
         assert sock.recv(12) == b"HTTP/1.1 200"  # the headers come at once, the body dribbles
         with httpx.Client(base_url=server.base_url, headers=HEADERS) as client:
             assert client.post("/threads").status_code == 200
-        slow, other = entries(server)
+        slow, other = journal(server)
         assert (slow["completed"], slow["status"], slow["fault"]["kind"]) == (False, 200, "slow")
         assert (other["completed"], other["status"]) == (True, 200)
     wait_for(server, lambda found: found[0]["completed"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from mock_server.faults import FaultBook
 from mock_server.server import BackgroundServer
 
-from .helpers import HEADERS
+from .helpers import HEADERS, journal
 
 
 def faulted(book: FaultBook, count: int, method: str = "POST", path: str = "/v1/threads") -> list[int]:
@@ -122,11 +121,6 @@ def test_methods_and_paths_that_no_rule_names_are_left_alone() -> None:
 def post_many(server: BackgroundServer, count: int) -> list[int]:
     with httpx.Client(base_url=server.base_url, headers=HEADERS, timeout=10) as client:
         return [client.post("/threads").status_code for _ in range(count)]
-
-
-def journal(server: BackgroundServer, **filters: Any) -> list[dict[str, Any]]:
-    data: list[dict[str, Any]] = httpx.get(f"{server.url}/__mock__/requests", params=filters).json()["data"]
-    return data
 
 
 def test_times_every_after_over_http(start_server: Callable[..., BackgroundServer]) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,28 +21,16 @@ from mock_server import Settings, create_app
 from mock_server.cli import parser
 from mock_server.server import BackgroundServer
 
+from .helpers import journal, wait_until
+
 pytestmark = [pytest.mark.sdk, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 WHERE = "POST /v1/threads"
 DOORS = ("header", "command line", "config file", "admin API")
 
 
-def journal(server: BackgroundServer, **filters: Any) -> list[dict[str, Any]]:
-    data: list[dict[str, Any]] = httpx.get(f"{server.url}/__mock__/requests", params=filters).json()["data"]
-    return data
-
-
 def last_entry(server: BackgroundServer) -> dict[str, Any]:
     return journal(server, path="/v1/threads", method="POST")[-1]
-
-
-def wait_until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
-    """Polls; the bound is a safety net for a broken server, not a timing assertion."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 @dataclass

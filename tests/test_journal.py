@@ -14,14 +14,7 @@ from starlette.types import Message, Receive
 from mock_server.journal import Journal
 from mock_server.server import BackgroundServer
 
-from .helpers import HEADERS, tracked_within
-
-
-def journal(server: BackgroundServer, **filters: Any) -> list[dict[str, Any]]:
-    answer = httpx.get(f"{server.url}/__mock__/requests", params=filters)
-    assert answer.status_code == 200, answer.text
-    data: list[dict[str, Any]] = answer.json()["data"]
-    return data
+from .helpers import HEADERS, journal, tracked_within
 
 
 def test_an_entry_records_the_request_and_the_answer(server: BackgroundServer, api: httpx.Client) -> None:

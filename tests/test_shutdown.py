@@ -7,7 +7,6 @@ store is closed cleanly: its write-ahead log folded into the file and removed, a
 from __future__ import annotations
 
 import signal
-import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ import httpx
 
 from mock_server.cli import GRACEFUL_SHUTDOWN_SECONDS
 
-from .helpers import HEADERS, QUIET, Served, serving
+from .helpers import HEADERS, QUIET, Served, journal, serving, wait_until
 
 # Generous bounds for a loaded 2-core machine; they only stop a broken test from hanging.
 WAIT = 30.0
@@ -24,14 +23,11 @@ WAIT = 30.0
 
 def in_flight(server: Served, path: str) -> dict[str, Any]:
     """Waits until the journal shows a request to `path` under way (its fault drawn, no answer yet)."""
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        entries = httpx.get(f"{server.url}/__mock__/requests", params={"path": path}).json()["data"]
-        pending = [e for e in entries if not e["completed"] and e["fault"] is not None]
-        if pending:
-            return pending[0]
-        time.sleep(0.02)
-    raise AssertionError(f"no request to {path} was ever in flight")
+
+    def pending() -> list[dict[str, Any]]:
+        return [e for e in journal(server, path=path) if not e["completed"] and e["fault"] is not None]
+
+    return wait_until(pending, WAIT, f"no request to {path} was ever in flight")[0]
 
 
 def send_in_background(method: str, url: str, **options: Any) -> Future[httpx.Response]:
