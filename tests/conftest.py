@@ -70,3 +70,12 @@ def conforms(contract: Contract) -> Callable[[httpx.Response, str], dict[str, An
         return body
 
     return check
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """pytest's own pytester, whose runs leave out the Schemathesis and Hypothesis plugins that this virtualenv
+    installs: the sample suites use neither, and importing them was half of every run's start-up."""
+    # After pytester's own set-up, which clears PYTEST_ADDOPTS so that no option of ours leaks in.
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:schemathesis -p no:hypothesispytest")
+    return pytester
