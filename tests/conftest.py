@@ -15,8 +15,10 @@ from mock_server.server import BackgroundServer
 from .helpers import HEADERS, SHARED_SSL
 
 # The SDK-1 virtualenv (make test-sdk1, only the sdk tests) installs the test extra alone; the property
-# tests import the fuzz extra's hypothesis-jsonschema at collection. `make test-main` always has it.
-collect_ignore = [] if importlib.util.find_spec("hypothesis_jsonschema") else ["test_properties.py"]
+# tests import the fuzz extra's Hypothesis and hypothesis-jsonschema at collection. `make test-main` always
+# has them.
+HYPOTHESIS_TESTS = ["test_properties.py", "test_explain.py"]
+collect_ignore = [] if importlib.util.find_spec("hypothesis_jsonschema") else HYPOTHESIS_TESTS
 
 
 @pytest.fixture(scope="session")
