@@ -36,7 +36,7 @@ class MockApp:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.contract = Contract(settings.contract)
+        self.contract = Contract.load(settings.contract)
         self.identity = Identity(settings.seed)
         self.store: Store = store_for(settings.store, settings.max_threads)
         lenient = settings.mode == "lenient"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import httpx
@@ -92,12 +93,22 @@ def test_bad_option_is_refused() -> None:
 
 
 def test_installed_package_carries_the_contract(tmp_path: Path) -> None:
-    """`pip install .` into a fresh venv, then the server runs from another directory."""
+    """`pip install .` into a fresh venv, then the server runs from another directory. The package alone is
+    installed there; its dependencies are this environment's, reached through a `.pth` line (which does not
+    read this environment's own `.pth` files, so the editable install of the checkout stays out of sight)."""
     root = Path(__file__).resolve().parent.parent
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = str(venv / "bin" / "python")
-    subprocess.run([python, "-m", "pip", "install", "--quiet", str(root)], check=True, timeout=600)
+    pip = [sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-deps", str(root)]
+    subprocess.run(pip, check=True, timeout=600)
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    Path(site, "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     with serving(cwd=elsewhere, python=python, env={"PYTHONPATH": ""}) as server:

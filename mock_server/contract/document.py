@@ -111,6 +111,14 @@ class Contract:
             responses=resolved.get("responses", {}),
         )
 
+    @classmethod
+    def load(cls, path: Path | None = None) -> Contract:
+        """The contract at `path`, parsed once per file and version: every app of a test session (the pytest
+        plugin, a suite that starts a server per test) shares it. Nothing changes a contract once parsed."""
+        resolved = (path or default_contract_path()).resolve()
+        stat = resolved.stat()
+        return _parsed(resolved, stat.st_mtime_ns, stat.st_size)
+
     def schema(self, name: str) -> dict[str, Any]:
         resolved: dict[str, Any] = resolve_refs(self.document["components"]["schemas"][name], self.document)
         return resolved
@@ -120,3 +128,8 @@ class Contract:
         import orjson
 
         return orjson.dumps(self.document)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(path: Path, mtime_ns: int, size: int) -> Contract:
+    return Contract(path)
