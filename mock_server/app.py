@@ -11,7 +11,6 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from .admin import admin_routes
 from .contract import Contract, OperationTable, Validators
@@ -30,8 +29,8 @@ from .store import Store, store_for
 from .threads import ThreadsAPI
 
 
-class MockApp:
-    """The mock: an ASGI app, and the parts a test or the admin API reaches (the store, the journal, the
+class MockApp(Starlette):
+    """The mock: Starlette's app, and the parts a test or the admin API reaches (the store, the journal, the
     fault and reply books, the rate-limit buckets), each typed. `reset()` puts them all back to the start."""
 
     def __init__(self, settings: Settings) -> None:
@@ -53,7 +52,7 @@ class MockApp:
             Validators(self.contract, settings.max_body_size, id_patterns=not lenient),
             {**threads.handlers(), **runs.handlers()},
         )
-        self._asgi = Starlette(
+        super().__init__(
             routes=[
                 Route("/openapi.json", self.openapi_json, methods=["GET"]),
                 Route("/openapi.yaml", self.openapi_yaml, methods=["GET"]),
@@ -72,9 +71,6 @@ class MockApp:
             exception_handlers={HTTPException: http_exception},
             lifespan=self.lifespan,
         )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._asgi(scope, receive, send)
 
     async def reset(self) -> None:
         """Every object, runtime fault and reply rule, journal entry, counter and id sequence back to the start."""

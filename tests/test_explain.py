@@ -183,3 +183,9 @@ def test_an_escaped_colon_cannot_hide_a_repeated_key() -> None:
     raw = b'{"a": 1, "a": "\\u003a"}'
     with pytest.raises(APIError, match="'a' is given more than once"):
         parse_json(raw)
+
+
+def test_a_body_nested_deeper_than_orjson_writes_is_still_read() -> None:
+    # orjson reads 1024 levels and writes 254: the count falls back on the standard parser, not a 500.
+    raw = b'{"a":' + b'{"b":' * 300 + b"1" + b"}" * 300 + b"}"
+    assert parse_json(raw)["a"]["b"]["b"]["b"] is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..paths import api_path, compile_path
 from ..types import Handler
@@ -22,8 +23,7 @@ class Bound:
     handler: Handler
 
 
-@dataclass(frozen=True, slots=True)
-class Found:
+class Found(NamedTuple):
     """A path of the contract: the operation of the request's method (None: the method is not allowed
     there, and `allow` lists those that are) and the path's parameters."""
 
