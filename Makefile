@@ -31,11 +31,11 @@ run: $(STAMP)
 test: test-main test-sdk1
 
 test-main: $(STAMP)
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist worksteal
 
 # The SDK tests again, against the 1.x SDK in its own virtualenv.
 test-sdk1: $(SDK1_STAMP)
-	$(SDK1_VENV)/bin/python -m pytest -m sdk -p no:cacheprovider
+	$(SDK1_VENV)/bin/python -m pytest -m sdk -n 2 -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check mock_server tests bench
