@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import orjson
 from starlette.types import Message, Receive, Scope
 
-from .paths import api_path, compile_path
+from .faults.model import Where
 
 DEFAULT_SIZE = 10_000
 # Header names and values joined by NUL, which HTTP allows in neither: one object instead of two a header.
@@ -250,18 +250,11 @@ class Journal:
     ) -> list[JournalEntry]:
         """Recorded requests, oldest first, in flight ones included. `path` takes the fault rules' patterns
         (`/v1/threads/*`; a /v1 path also matches the same path at the root); `limit` keeps the newest N."""
-        wanted = method.upper() if method else None
-        where = compile_path(path or "*")
+        where = Where(method.upper() if method else None, path or "*")
         done = (JournalEntry._make(fields) for fields in self._done)
         everything = sorted([*done, *(r.entry(finished=False) for r in list(self._open.values()))])
         kept = everything[-self.size :] if self.size else []
-        found = [
-            e
-            for e in kept
-            if (wanted is None or e.method == wanted)
-            and where.fullmatch(api_path(e.path)) is not None
-            and (status is None or e.status == status)
-        ]
+        found = [e for e in kept if where.matches(e.method, e.path) and (status is None or e.status == status)]
         return found[-limit:] if limit else found
 
     def clear(self) -> None:
