@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .app import create_app
+from .app import MockApp, create_app
 from .settings import Settings
 
-__all__ = ["Settings", "__version__", "create_app"]
+__all__ = ["MockApp", "Settings", "__version__", "create_app"]

@@ -100,7 +100,7 @@ def test_in_process_async(threads_mock_async_transport):
 
 def test_sample_suite_runs_green(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_sample=SAMPLE)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning")
     result.assert_outcomes(passed=11)
 
 
@@ -113,7 +113,7 @@ def test_session_options_reach_the_server(pytester: pytest.Pytester) -> None:
             assert threads_mock.api_key == "sk-session"
         """
     )
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "--threads-mock-mode=lenient", "--threads-mock-api-key=sk-session", "-W", "ignore::DeprecationWarning"
     )
     result.assert_outcomes(passed=1)
@@ -129,7 +129,7 @@ def test_failure_report_carries_the_journal(pytester: pytest.Pytester) -> None:
             assert thread.metadata == {"who": "somebody else"}
         """
     )
-    result = pytester.runpytest_subprocess("-W", "ignore::DeprecationWarning")
+    result = pytester.runpytest("-W", "ignore::DeprecationWarning")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         ["*threads-mock journal*", '*POST /v1/threads -> 200*{"metadata": {"who": "journal"}}*']
@@ -152,7 +152,7 @@ def test_never_sees_another_tests_state(threads_mock, round):
 @pytest.mark.parametrize("workers", [[], ["-p", "xdist", "-n", "2"]], ids=["serial", "xdist"])
 def test_isolation_between_tests(pytester: pytest.Pytester, workers: list[str]) -> None:
     pytester.makepyfile(test_isolation=ISOLATION)
-    result = pytester.runpytest_subprocess(*workers, "-W", "ignore::DeprecationWarning")
+    result = pytester.runpytest(*workers, "-W", "ignore::DeprecationWarning")
     result.assert_outcomes(passed=6)
 
 
@@ -175,9 +175,9 @@ def test_placeholder_ids_at_the_root(threads_mock):
 
 def test_prism_style_suite_passes_lenient_and_fails_strict(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_prism=PRISM_STYLE)
-    lenient = pytester.runpytest_subprocess("--threads-mock-mode=lenient")
+    lenient = pytester.runpytest("--threads-mock-mode=lenient")
     lenient.assert_outcomes(passed=1)
-    strict = pytester.runpytest_subprocess()
+    strict = pytester.runpytest()
     strict.assert_outcomes(failed=1)
     strict.stdout.fnmatch_lines(["*assert (404 == 200)*"])
 
@@ -234,7 +234,7 @@ def test_the_other_marker_arguments(threads_mock):
 
 def test_what_never_happened_is_reported(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_never=WHAT_NEVER_HAPPENED)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning")
     result.assert_outcomes(passed=4, failed=1, errors=3)
     result.stdout.fnmatch_lines(
         [
@@ -275,14 +275,14 @@ def test_the_ini_option_checks_every_test(pytester: pytest.Pytester) -> None:
             threads_mock.fault(match="DELETE /v1/threads/*", status=500)
         """
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*ERROR at teardown of test_never_fired*", "*fault_1*(matched 0, applied 0)"])
 
 
 def test_a_bad_session_option_stops_the_session(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_any="def test_any(threads_mock):\n    pass\n")
-    result = pytester.runpytest_subprocess("--threads-mock-seed=seven")
+    result = pytester.runpytest("--threads-mock-seed=seven")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         ["*threads-mock: seed: invalid int value: 'seven' (from pytest option --threads-mock-seed)*"]

@@ -63,5 +63,5 @@ def test_a_bad_rule_is_refused(threads_mock):
 
 def test_reply_rules_last_for_their_test(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_replies=SAMPLE)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning")
     result.assert_outcomes(passed=5)
