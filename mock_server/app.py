@@ -24,6 +24,7 @@ from .middleware.faults import FaultInjector
 from .middleware.journal import RequestJournal
 from .middleware.ratelimit import RateLimit, RateLimiter, TokenBuckets
 from .runs import ReplyBook, RunsAPI
+from .runs.pace import Pace
 from .settings import Settings
 from .store import Store, store_for
 from .threads import ThreadsAPI
@@ -31,7 +32,8 @@ from .threads import ThreadsAPI
 
 class MockApp(Starlette):
     """The mock: Starlette's app, and the parts a test or the admin API reaches (the store, the journal, the
-    fault and reply books, the rate-limit buckets), each typed. `reset()` puts them all back to the start."""
+    fault and reply books, the rate-limit buckets, the runs being streamed), each typed. `reset()` puts them
+    all back to the start."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -41,7 +43,8 @@ class MockApp(Starlette):
         lenient = settings.mode == "lenient"
         threads = ThreadsAPI(self.store, self.identity, lenient=lenient)
         self.replies = ReplyBook(list(settings.replies))
-        runs = RunsAPI(threads, self.replies, poll_after_ms=settings.poll_after_ms)
+        runs = RunsAPI(threads, self.replies, poll_after_ms=settings.poll_after_ms, pace=Pace.parse(settings.pace))
+        self.streams = runs.streams
         threads.message_guard = runs.refuse_message_during_run
         self.faults = FaultBook(settings.seed, settings.faults)
         self.journal = Journal(settings.journal_size, body_limit=settings.max_body_size)
@@ -89,6 +92,7 @@ class MockApp(Starlette):
         # uvicorn runs the shutdown half once the requests in flight have finished (SIGTERM included):
         # the SQLite store then folds its write-ahead log into the file and lets go of it.
         yield
+        await self.streams.close()
         await self.store.close()
 
     async def openapi_json(self, request: Request) -> Response:

@@ -291,6 +291,7 @@ def for_status(
 # ---- the mock's own errors (its header and admin API), with types of its own ----
 
 MOCK_FAULT_ERROR = "mock_fault_error"
+MOCK_PACE_ERROR = "mock_pace_error"
 
 
 def invalid_fault_header(reason: str, examples: Sequence[str]) -> APIError:
@@ -303,6 +304,16 @@ def invalid_fault_header(reason: str, examples: Sequence[str]) -> APIError:
         type=MOCK_FAULT_ERROR,
         param="X-Mock-Fault",
         code="invalid_fault",
+    )
+
+
+def invalid_pace_header(reason: str, example: str) -> APIError:
+    return APIError(
+        400,
+        f"Invalid 'X-Mock-Pace' header: {reason}. It takes 'realistic', 'instant' or '{example}'.",
+        type=MOCK_PACE_ERROR,
+        param="X-Mock-Pace",
+        code="invalid_pace",
     )
 
 

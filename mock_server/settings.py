@@ -152,6 +152,12 @@ def reply_rules(value: Any) -> tuple[Mapping[str, Any], ...]:
     return tuple(value)
 
 
+def pace(value: Any) -> str:
+    from .runs.pace import pace_setting
+
+    return pace_setting(value)
+
+
 def rate_limit(value: Any) -> str:
     from .middleware.ratelimit import RateLimit
 
@@ -172,6 +178,7 @@ API_KEYS = ValueType("keys", api_keys, item=text)
 FAULT_RULES = ValueType("rules", fault_rules, item=fault_rule)
 REPLY_RULES = ValueType("replies", reply_rules)
 RATE_LIMIT = ValueType("rate limit", optional(rate_limit))
+PACE = ValueType("pace", pace)
 
 
 # ---- the declaration of one setting ---------------------------------------------------------------------
@@ -415,6 +422,15 @@ class Settings:
         INTEGER,
         "the openai-poll-after-ms header on runs still in progress, the SDK's polling interval",
         metavar="MS",
+        marker=True,
+    )
+    pace: str = setting(
+        "instant",
+        PACE,
+        "how a run's answer arrives: 'instant' (every delta at once), 'realistic' (first delta after 0.7 s, "
+        "then 40 a second) or 'first_delta_ms=N,deltas_per_second=N'; a reply rule's pace and the "
+        "X-Mock-Pace header come first",
+        metavar="PACE",
         marker=True,
     )
     config: Path | None = setting(  # noqa: RUF009 (setting returns a dataclasses.field)

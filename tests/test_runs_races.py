@@ -162,17 +162,18 @@ def store(request: pytest.FixtureRequest) -> Store:
     return Yielding(store) if request.param == "yielding" else store
 
 
-async def started(store: Store, machine: RunMachine, run_id: str = "run_1") -> Versioned:
+async def started(store: Store, machine: RunMachine, run_id: str = "run_1", *, streamed: bool = False) -> Versioned:
     await store.create_thread("p", thread("thread_a"), [])
     assistant = assistant_object("asst_1", 1, {"model": "gpt-4o"}, {})
     record = {
         "run": run_object(run_id, "thread_a", 1, assistant, {}),
         "plan": {"outcome": "reply", "text": "Hello."},
         "hold": 0,
-        "hold_until": 0.0,
+        "answer_at": 0.0,
         "step_id": None,
         "usage": None,
         "prompt_tokens": 1,
+        "log": [] if streamed else None,
     }
     held, _ = await machine.start("p", record)
     return held
@@ -180,15 +181,27 @@ async def started(store: Store, machine: RunMachine, run_id: str = "run_1") -> V
 
 async def test_a_stale_copy_of_a_run_does_not_finish_it_again(store: Store) -> None:
     machine = RunMachine(store, Identity(1))
-    held = await started(store, machine)
-    await machine.advance("p", held)  # in_progress
+    held = await started(store, machine, streamed=True)
+    await machine.advance("p", held)  # a poll: in_progress
     stale = await store.read_record("p", RUN, "run_1")
     assert stale is not None
     assert [name for name, _ in await machine.advance("p", held)][-1] == "thread.run.completed"
-    # The stream wakes with the copy it read before it slept: it ends where the run is, adding nothing.
-    events = await machine.run_to_stop("p", stale)
-    assert [name for name, _ in events] == ["thread.run.completed"]
-    assert stale.data == held.data
+    # The stream's driver wakes with the copy it read before the polls moved the run: it sends what they did,
+    # once, in order, and ends where the run is.
+    sent = [name for events in [batch async for batch in machine.drive("p", stale)] for name, _ in events]
+    assert sent == [
+        "thread.run.in_progress",
+        "thread.run.step.created",
+        "thread.run.step.in_progress",
+        "thread.message.created",
+        "thread.message.in_progress",
+        "thread.message.delta",
+        "thread.message.completed",
+        "thread.run.step.completed",
+        "thread.run.completed",
+    ]
+    final = await store.read_record("p", RUN, "run_1")
+    assert final is not None and final.data["log"] is None and final.data["run"] == held.data["run"]
     listed = await store.list_messages("p", "thread_a", ListQuery())
     assert listed is not None and len(listed.items) == 1
     assert await store.get_record("p", "active_run", "thread_a") is None

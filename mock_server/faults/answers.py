@@ -11,6 +11,7 @@ import contextlib
 import math
 import socket
 import struct
+import time
 from typing import Any
 
 import orjson
@@ -156,6 +157,70 @@ async def dribble(answer: Captured, duration: float, receive: Receive, send: Sen
             await send({"type": "http.response.body", "body": chunk, "more_body": number < pieces - 1})
     finally:
         gone.cancel()
+
+
+async def slowed(app: ASGIApp, scope: Scope, receive: Receive, send: Send, duration: float) -> None:
+    """The real answer, its headers at once and its body spread over `duration`: an event stream as the app
+    makes it (see `Trickle`), anything else once it is whole (see `dribble`)."""
+    trickle = Trickle(send, duration)
+    try:
+        await app(scope, receive, trickle.keep)
+    except errors.APIError as error:
+        if trickle.start is not None:
+            raise
+        response = error_response(error)
+        await dribble((response.status_code, list(response.raw_headers), bytes(response.body)), duration, receive, send)
+        return
+    finally:
+        # A stream stops without its last message when its client goes away: the release ends all the same.
+        trickle.done = True
+    if trickle.start is None:
+        raise RuntimeError("the application sent no response")
+    if trickle.releasing is None:
+        whole = (trickle.start["status"], list(trickle.start.get("headers", ())), bytes(trickle.body))
+        await dribble(whole, duration, receive, send)
+    else:
+        await trickle.releasing
+
+
+class Trickle:
+    """An event stream let out as it is made, but never faster than its whole length spread over `duration`:
+    by then a share of what was made so far equal to the share of `duration` gone has been sent; after
+    `duration`, the rest goes as it comes."""
+
+    def __init__(self, send: Send, duration: float) -> None:
+        self.send = send
+        self.duration = duration
+        self.start: Message | None = None
+        self.body = bytearray()
+        self.done = False
+        self.releasing: asyncio.Task[None] | None = None
+
+    async def keep(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.start = message
+            content_type = dict(message.get("headers", ())).get(b"content-type", b"")
+            if content_type.startswith(b"text/event-stream"):
+                await self.send(message)
+                self.releasing = asyncio.ensure_future(self._release(time.monotonic()))
+        elif message["type"] == "http.response.body":
+            self.body += message.get("body", b"")
+            self.done = not message.get("more_body", False)
+
+    async def _release(self, began: float) -> None:
+        sent = 0
+        while True:
+            share = min(1.0, (time.monotonic() - began) / self.duration) if self.duration > 0 else 1.0
+            over = self.done and share >= 1.0
+            allowed = len(self.body) if over else math.floor(len(self.body) * share)
+            if allowed > sent:
+                piece = bytes(self.body[sent:allowed])
+                await self.send({"type": "http.response.body", "body": piece, "more_body": True})
+                sent = allowed
+            if over:
+                await self.send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            await asyncio.sleep(SLOW_STEP)
 
 
 def cut_after(events: int, receive: Receive, send: Send) -> Send:

@@ -23,9 +23,9 @@ from .answers import (
     close_connection,
     cut_after,
     cut_short,
-    dribble,
     hang,
     read_request,
+    slowed,
 )
 from .durations import go_duration, is_milliseconds, parse_duration, short
 from .errors import FaultSyntaxError
@@ -248,7 +248,7 @@ class Slow(Outcome):
         return {"slow": short(self.duration)}
 
     async def answer(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send, rate_limit: RateLimit) -> None:
-        await dribble(await captured(app, scope, receive), self.duration, receive, send)
+        await slowed(app, scope, receive, send, self.duration)
 
 
 @register

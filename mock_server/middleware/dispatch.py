@@ -89,7 +89,7 @@ class APIDispatch:
         if validator.body_check is not None:
             raw = await read_body(receive, validator.max_body_size, length, self.body_timeout)
             body = validator.check_body(raw, content_type)
-        result = await handler(Call(scope["state"]["project"], found.path_params, query, body))
+        result = await handler(Call(scope["state"]["project"], found.path_params, query, body, scope["headers"]))
         if isinstance(result, Response):
             await result(scope, receive, send)
         else:

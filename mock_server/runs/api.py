@@ -13,24 +13,34 @@ from ..store import JSON, ListQuery, Versioned
 from ..threads import ThreadsAPI
 from ..threads.objects import message_object
 from ..types import Call, Handler
-from .machine import ACTIVE, RUN, STEP, STOP_STATUSES, Event, RunMachine
+from .machine import ACTIVE, RUN, STEP, STOP_STATUSES, Event, RunMachine, pace_data
 from .objects import assistant_object, count_tokens, message_text, run_object
-from .replies import ReplyBook, default_reply
-from .sse import event_stream
+from .pace import EXAMPLE, HEADER, INSTANT, Pace
+from .replies import ReplyBook, ReplyRule, default_reply
+from .sse import Streams
 
 ASSISTANT = "assistant"
 DEFAULT_POLL_AFTER_MS = 25
 
 
 class RunsAPI:
-    def __init__(self, threads: ThreadsAPI, replies: ReplyBook, *, poll_after_ms: int = DEFAULT_POLL_AFTER_MS) -> None:
+    def __init__(
+        self,
+        threads: ThreadsAPI,
+        replies: ReplyBook,
+        *,
+        poll_after_ms: int = DEFAULT_POLL_AFTER_MS,
+        pace: Pace = INSTANT,
+    ) -> None:
         self.threads = threads
         self.store = threads.store
         self.identity = threads.identity
         self.lenient = threads.lenient
         self.replies = replies
         self.poll_after_ms = poll_after_ms
+        self.pace = pace
         self.machine = RunMachine(self.store, self.identity)
+        self.streams = Streams()
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -132,12 +142,14 @@ class RunsAPI:
             raise errors.not_found("run", run_id)
         return found
 
-    async def _start(self, project: str, thread_id: str, assistant: JSON, body: JSON) -> tuple[Versioned, list[Event]]:
+    async def _start(self, call: Call, thread_id: str, assistant: JSON) -> tuple[Versioned, list[Event]]:
+        project, body = call.project, call.body
         page = await self.store.list_messages(project, thread_id, ListQuery(limit=100, order="desc"))
         messages = page.items if page is not None else []
         last_user = next((m for m in messages if m["role"] == "user"), None)
         text = message_text(last_user) if last_user is not None else ""
         run = run_object(self.identity.new_id("run"), thread_id, self.identity.now(), assistant, body)
+        header_pace = requested_pace(call)
         rule = self.replies.choose(text, assistant)
         reply = default_reply(text) if rule is None or rule.reply is None else rule.reply
         plan: JSON = {"outcome": "reply", "text": reply}
@@ -154,18 +166,24 @@ class RunsAPI:
             "run": run,
             "plan": plan,
             "hold": 0 if rule is None else rule.polls,
-            # Wall-clock time, even with --seed: it decides only when the run ends, never what it says.
-            "hold_until": 0.0 if rule is None or not rule.seconds else time.time() + rule.seconds,
+            # Wall-clock time, even with --seed: it decides only when the run moves on, never what it says.
+            "answer_at": time.time() + (0.0 if rule is None else rule.seconds),
+            "pace": pace_data(self._pace(rule, header_pace, call)),
             "step_id": None,
             "usage": None,
             "prompt_tokens": sum(count_tokens(message_text(m)) for m in messages) + count_tokens(run["instructions"]),
+            "log": [] if body.get("stream") else None,
         }
         return await self.machine.start(project, record)
 
+    def _pace(self, rule: ReplyRule | None, header: str | None, call: Call) -> Pace:
+        """The request's X-Mock-Pace over the reply rule's pace over the server's."""
+        pace = self.pace if rule is None else rule.paced(self.pace)
+        return pace if header is None else parsed_pace(header, pace)
+
     async def _respond(self, call: Call, held: Versioned, events: list[Event]) -> Response:
         if call.body.get("stream"):
-            events = events + await self.machine.run_to_stop(call.project, held)
-            return event_stream(events)
+            return self.streams.respond(events, self.machine.drive(call.project, held))
         return self._answer(held.data["run"])
 
     async def create_run(self, call: Call) -> Response:
@@ -180,14 +198,14 @@ class RunsAPI:
         for request in call.body.get("additional_messages") or []:
             message = message_object(self.identity.new_id("msg"), thread_id, self.identity.now(), request)
             await self.store.add_message(call.project, message)
-        held, events = await self._start(call.project, thread_id, assistant, call.body)
+        held, events = await self._start(call, thread_id, assistant)
         return await self._respond(call, held, events)
 
     async def create_thread_and_run(self, call: Call) -> Response:
         body = call.body
         assistant = await self._assistant(call.project, body["assistant_id"])
         thread = await self.threads.new_thread(call.project, body.get("thread") or {})
-        held, events = await self._start(call.project, thread["id"], assistant, body)
+        held, events = await self._start(call, thread["id"], assistant)
         return await self._respond(call, held, [("thread.created", thread), *events])
 
     async def list_runs(self, call: Call) -> JSON:
@@ -222,8 +240,11 @@ class RunsAPI:
         return self._answer(held.data["run"])
 
     async def submit_tool_outputs(self, call: Call) -> Response:
+        header = requested_pace(call)
         held = await self._record(call)
-        events = await self.machine.submit(call.project, held, call.body["tool_outputs"])
+        pace = None if header is None else parsed_pace(header, self.pace)
+        stream = bool(call.body.get("stream"))
+        events = await self.machine.submit(call.project, held, call.body["tool_outputs"], pace=pace, stream=stream)
         return await self._respond(call, held, events)
 
     async def list_run_steps(self, call: Call) -> JSON:
@@ -237,6 +258,21 @@ class RunsAPI:
         if step is None or step["run_id"] != held.data["run"]["id"]:
             raise errors.not_found("run step", call.path["step_id"])
         return step
+
+
+def requested_pace(call: Call) -> str | None:
+    """The X-Mock-Pace header, read before anything is written so that a bad one changes nothing."""
+    header = call.header(HEADER)
+    if header is not None:
+        parsed_pace(header, INSTANT)
+    return header
+
+
+def parsed_pace(header: str, base: Pace) -> Pace:
+    try:
+        return Pace.parse(header, base)
+    except ValueError as error:
+        raise errors.invalid_pace_header(str(error), EXAMPLE) from None
 
 
 def list_query(call: Call) -> ListQuery:

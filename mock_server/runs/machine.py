@@ -1,9 +1,16 @@
 """The run status machine: each step of a run, the objects it changes and the stream events it makes.
 
-A run is kept as a record {"run": the run object, "plan": what it will do, "hold": polls left
-in_progress, "step_id": its pending tool_calls step, "usage": tokens so far}. Every transition returns the
-events the real API streamed for it, so a streamed run and a polled run go through the same code and end
-in the same state; polling simply drops the events.
+A run is kept as a record {"run": the run object, "plan": what it will do, "hold": polls left in_progress,
+"answer_at": when its answer begins, "pace": how its deltas follow, "answer": the answer under way,
+"step_id": its pending tool_calls step, "usage": tokens so far, "log": events for its stream}. Every
+transition returns the events the real API streamed for it, so a streamed run and a polled run go through
+the same code, on the same clock, and end in the same state; polling simply drops the events.
+
+A run's answer has a timeline: it begins (its step and message created) at `answer_at`, its first delta
+follows `pace.first_delta` later and the rest at `pace.per_second`; it ends with its last delta. Whoever
+moves the run (a poll, a stream's driver) applies everything due by then, so the time the run ends does not
+depend on who watches it. While a stream is attached, the transitions others make (a poll, a cancel) add
+their events to the record's log, which the stream's driver empties as it sends them.
 
 A stream and a poll (or two polls, or a poll and a cancel) may move the same run at once. Each transition is
 computed on the record as read, then written only if the record is still at that version: the write that
@@ -15,9 +22,10 @@ a thread's active-run marker is claimed with an insert-if-absent and released on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +41,9 @@ from .objects import (
     text_chunks,
     usage_object,
 )
+from .pace import INSTANT, Pace
 
+# A stream event: its name and its data. Kept in a record's log, it comes back from the store as a list.
 Event = tuple[str, JSON]
 RUN = "run"
 STEP = "step"
@@ -42,6 +52,9 @@ ACTIVE = "active_run"
 ACTIVE_STATUSES = frozenset({"queued", "in_progress", "requires_action", "cancelling"})
 # Where the SDK's poll helper stops; a stream stops there too.
 STOP_STATUSES = frozenset({"requires_action", "cancelled", "completed", "failed", "expired", "incomplete"})
+# How often a stream's driver looks at its run while nothing is due, for changes made by another process
+# (a change made in this one wakes it at once).
+WATCH_INTERVAL = 0.25
 
 
 def snapshot(obj: JSON) -> JSON:
@@ -65,18 +78,30 @@ class RunMachine:
     def __init__(self, store: Store, identity: Identity) -> None:
         self.store = store
         self.identity = identity
+        # The runs a stream's driver in this process waits on, each woken by any write to its run made here.
+        self._watched: dict[str, asyncio.Event] = {}
 
-    async def _move(self, project: str, held: Versioned, transition: Transition) -> list[Event]:
+    async def _move(
+        self, project: str, held: Versioned, transition: Transition, *, driver: bool = False
+    ) -> list[Event]:
         """The transition applied to the record and written if nobody wrote it meanwhile; else done again on
-        the record as it is now. `held` follows: the record and version written, or found."""
+        the record as it is now. `held` follows: the record and version written, or found. Unless it is the
+        stream's own driver that moves the run, the events join the log of a stream attached to it."""
         run_id = held.data["run"]["id"]
         for _ in range(UPDATE_ATTEMPTS):
+            # A stream attached by this transition (a submit with stream) gets its events from the submit.
+            attached = held.data.get("log") is not None and not driver
             outcome = await transition(project, held.data)
             if outcome is None:
                 return []
+            if attached:
+                held.data["log"].extend(outcome.events)
             version = await self.store.replace_record(project, RUN, run_id, held.data, held.version)
             if version is not None:
                 held.version = version
+                watched = None if driver else self._watched.get(run_id)
+                if watched is not None:
+                    watched.set()
                 await self._write_after(project, held.data, outcome)
                 return outcome.events
             fresh = await self.store.read_record(project, RUN, run_id)
@@ -86,6 +111,8 @@ class RunMachine:
         raise Contention(f"run {run_id} changed under {UPDATE_ATTEMPTS} of its writes in a row")
 
     async def _write_after(self, project: str, record: JSON, outcome: Effects) -> None:
+        # Only the transition that ends a step or an answer carries them, and the record's version lets one
+        # transition through: each is written once, in its final form (see `_finish`).
         for step in outcome.steps:
             await self.store.put_record(project, STEP, step["id"], step, parent=step["run_id"])
         if outcome.message is not None:
@@ -114,10 +141,10 @@ class RunMachine:
         return Versioned(record, version), [("thread.run.created", created), ("thread.run.queued", created)]
 
     async def advance(self, project: str, held: Versioned) -> list[Event]:
-        """One status further, as one retrieve of a polled run sees it."""
+        """One status further, and within in_progress everything due by now, as one retrieve of a polled run sees it."""
         return await self._move(project, held, self._advance)
 
-    async def _advance(self, project: str, record: JSON) -> Effects | None:
+    async def _advance(self, project: str, record: JSON, *, driven: bool = False) -> Effects | None:
         run = record["run"]
         status = run["status"]
         if status == "queued":
@@ -125,49 +152,55 @@ class RunMachine:
                 run["started_at"] = self.identity.now()
             return Effects([self._status(record, "in_progress")])
         if status == "in_progress":
-            if record["hold"] > 0:
+            if record.get("hold", 0) > 0 and not driven:
+                # A rule's `polls`: retrieves that find the run still in_progress. A stream has no polls to spend.
                 record["hold"] -= 1
                 return Effects([])
-            if time.time() < record.get("hold_until", 0.0):
-                return None
-            return await self._finish(project, record)
+            return self._progress(record, time.time())
         if status == "cancelling":
             run["cancelled_at"] = self.identity.now()
-            outcome = await self._close_step(project, record, "cancelled")
+            outcome = await self._close_step(project, record)
             outcome.events.append(self._status(record, "cancelled"))
             return outcome
         return None
 
-    async def run_to_stop(self, project: str, held: Versioned) -> list[Event]:
-        """Every transition until the run stops where a poller would: what a stream sends."""
-        events: list[Event] = []
-        while held.data["run"]["status"] not in STOP_STATUSES:
-            if held.data["run"]["status"] == "in_progress":
-                # A run held for some seconds keeps its stream open that long, as a slow model would.
-                await asyncio.sleep(max(0.0, held.data.get("hold_until", 0.0) - time.time()))
-            events.extend(await self.advance(project, held))
-        run = held.data["run"]
-        if not events or events[-1][0] != f"thread.run.{run['status']}":
-            # A poll moved the run to its stop while the stream waited: the stream ends where the run is.
-            events.append((f"thread.run.{run['status']}", snapshot(run)))
-        return events
+    def _progress(self, record: JSON, now: float) -> Effects | None:
+        """Everything of the answer's timeline due by `now`: its start, its deltas, its end."""
+        outcome = Effects([])
+        answer = record.get("answer")
+        if answer is None:
+            if now < record.get("answer_at", 0.0):
+                return None
+            plan = record["plan"]
+            if plan["outcome"] == "fail":
+                return self._fail(record)
+            if plan["outcome"] == "expired":
+                return Effects([self._status(record, "expired")])
+            answer = self._call_tools(record) if plan["outcome"] == "tool_calls" else self._begin_reply(record)
+            outcome.events += answer["begun"]
+            del answer["begun"]
+            answer["first_at"] = max(record.get("answer_at", 0.0), 0.0) + pace_of(record).first_delta
+            record["answer"] = answer
+        deltas = answer["deltas"]
+        due = pace_of(record).due(answer["first_at"], len(deltas), now)
+        if due > answer["sent"]:
+            outcome.events += delta_events(answer, answer["sent"], due)
+            answer["sent"] = due
+        if answer["sent"] == len(deltas):
+            ended = self._end_tools(record) if answer["message"] is None else self._end_reply(record)
+            outcome.events += ended.events
+            outcome.steps, outcome.message = ended.steps, ended.message
+        return outcome if outcome.events else None
 
-    async def _finish(self, project: str, record: JSON) -> Effects:
-        plan = record["plan"]
-        outcome = plan["outcome"]
+    def _fail(self, record: JSON) -> Effects:
         run = record["run"]
-        if outcome == "tool_calls":
-            return self._call_tools(record)
-        if outcome == "fail":
-            run["failed_at"] = self.identity.now()
-            run["expires_at"] = None
-            run["last_error"] = dict(plan["error"])
-            return Effects([self._status(record, "failed")])
-        if outcome == "expired":
-            return Effects([self._status(record, "expired")])
-        return self._answer(record)
+        run["failed_at"] = self.identity.now()
+        run["expires_at"] = None
+        run["last_error"] = dict(record["plan"]["error"])
+        return Effects([self._status(record, "failed")])
 
-    def _answer(self, record: JSON) -> Effects:
+    def _begin_reply(self, record: JSON) -> JSON:
+        """The answer's step and message, created in_progress, and the deltas its text will arrive in."""
         run, plan = record["run"], record["plan"]
         text: str = plan["text"]
         reason = plan.get("reason")
@@ -193,28 +226,27 @@ class RunMachine:
             run_id=run["id"],
         )
         message.update(status="in_progress", completed_at=None)
-        events: list[Event] = [
+        begun: list[Event] = [
             ("thread.run.step.created", snapshot(step)),
             ("thread.run.step.in_progress", snapshot(step)),
+            ("thread.message.created", snapshot(message)),
+            ("thread.message.in_progress", snapshot(message)),
         ]
-        events += [("thread.message.created", snapshot(message)), ("thread.message.in_progress", snapshot(message))]
-        for index, chunk in enumerate(text_chunks(text)):
-            part: JSON = {"index": 0, "type": "text", "text": {"value": chunk}}
-            if index == 0:
-                part["text"]["annotations"] = []
-            events.append(
-                (
-                    "thread.message.delta",
-                    {"id": message_id, "object": "thread.message.delta", "delta": {"content": [part]}},
-                )
-            )
+        # The text's pieces, not their events: the record is written again at every delta of a paced reply.
+        chunks = text_chunks(text)
+        return {"begun": begun, "step": step, "message": message, "deltas": chunks, "sent": 0, "reason": reason}
+
+    def _end_reply(self, record: JSON) -> Effects:
+        run, answer = record["run"], record.pop("answer")
+        step, message = answer["step"], answer["message"]
+        text = sent_text(answer)
         now = self.identity.now()
         message["content"] = [{"type": "text", "text": {"value": text, "annotations": []}}]
-        completion = count_tokens(text)
-        usage = usage_object(record["prompt_tokens"], completion)
+        usage = usage_object(record["prompt_tokens"], count_tokens(text))
         step.update(status="completed", completed_at=now, usage=usage)
         record["usage"] = add_usage(record.get("usage"), usage)
         run["usage"] = record["usage"]
+        reason = answer["reason"]
         if reason is None:
             message.update(status="completed", completed_at=now)
             run.update(completed_at=now, expires_at=None)
@@ -223,29 +255,37 @@ class RunMachine:
             message.update(status="incomplete", incomplete_at=now, incomplete_details={"reason": "max_tokens"})
             run.update(incomplete_details={"reason": reason}, expires_at=None)
             final = "incomplete"
-        events.append((f"thread.message.{final}", snapshot(message)))
-        events.append(("thread.run.step.completed", snapshot(step)))
-        events.append(self._status(record, final))
+        events: list[Event] = [
+            (f"thread.message.{final}", snapshot(message)),
+            ("thread.run.step.completed", snapshot(step)),
+            self._status(record, final),
+        ]
         return Effects(events, [step], message)
 
-    def _call_tools(self, record: JSON) -> Effects:
+    def _call_tools(self, record: JSON) -> JSON:
+        """The tool_calls step, created in_progress, and the deltas that fill in its calls."""
         run, plan = record["run"], record["plan"]
         calls = [function_call(self.identity.new_id("call"), c["name"], c["arguments"]) for c in plan["calls"]]
         step = step_object(
             self.identity.new_id("step"), run, self.identity.now(), {"type": "tool_calls", "tool_calls": []}
         )
-        events: list[Event] = [
+        begun: list[Event] = [
             ("thread.run.step.created", snapshot(step)),
             ("thread.run.step.in_progress", snapshot(step)),
         ]
+        deltas: list[Event] = []
         for index, call in enumerate(calls):
             first = {"index": index, **call, "function": {**call["function"], "arguments": ""}}
             rest = {"index": index, "type": "function", "function": {"arguments": call["function"]["arguments"]}}
             for item in (first, rest):
                 delta = {"step_details": {"type": "tool_calls", "tool_calls": [item]}}
-                events.append(
-                    ("thread.run.step.delta", {"id": step["id"], "object": "thread.run.step.delta", "delta": delta})
-                )
+                data = {"id": step["id"], "object": "thread.run.step.delta", "delta": delta}
+                deltas.append(("thread.run.step.delta", data))
+        return {"begun": begun, "step": step, "message": None, "deltas": deltas, "sent": 0, "calls": calls}
+
+    def _end_tools(self, record: JSON) -> Effects:
+        run, plan, answer = record["run"], record["plan"], record.pop("answer")
+        step, calls = answer["step"], answer["calls"]
         step["step_details"]["tool_calls"] = calls
         record["step_id"] = step["id"]
         record["plan"] = {"outcome": "reply", "text": plan["then"]}
@@ -258,11 +298,19 @@ class RunMachine:
                 ]
             },
         }
-        events.append(self._status(record, "requires_action"))
-        return Effects(events, [step])
+        return Effects([self._status(record, "requires_action")], [step])
 
-    async def submit(self, project: str, held: Versioned, tool_outputs: list[JSON]) -> list[Event]:
-        """The tool step completes and the run is queued again; refused unless the run waits for exactly these."""
+    async def submit(
+        self,
+        project: str,
+        held: Versioned,
+        tool_outputs: list[JSON],
+        *,
+        pace: Pace | None = None,
+        stream: bool = False,
+    ) -> list[Event]:
+        """The tool step completes and the run is queued again, its answer due at once (at `pace`, if given);
+        refused unless the run waits for exactly these outputs. `stream`: a stream follows the run from here."""
 
         async def submitted(project: str, record: JSON) -> Effects:
             run = record["run"]
@@ -283,6 +331,11 @@ class RunMachine:
                 record["usage"] = add_usage(record.get("usage"), usage)
                 done = Effects([("thread.run.step.completed", snapshot(step))], [step])
             record["step_id"] = None
+            record["answer_at"] = time.time()
+            if pace is not None:
+                record["pace"] = pace_data(pace)
+            if stream:
+                record["log"] = []
             run["required_action"] = None
             done.events.append(self._status(record, "queued"))
             return done
@@ -300,15 +353,118 @@ class RunMachine:
 
         return await self._move(project, held, cancelled)
 
-    async def _close_step(self, project: str, record: JSON, status: str) -> Effects:
+    async def _close_step(self, project: str, record: JSON) -> Effects:
+        """A cancelled run's unfinished work: the answer under way keeps what was sent of it (its message
+        incomplete, its step cancelled), a tool_calls step waiting for outputs is cancelled."""
+        now = self.identity.now()
+        answer = record.pop("answer", None)
+        if answer is not None:
+            step = answer["step"]
+            step.update(status="cancelled", cancelled_at=now)
+            message = answer["message"]
+            if message is None:
+                step["step_details"]["tool_calls"] = answer["calls"]
+                return Effects([("thread.run.step.cancelled", snapshot(step))], [step])
+            text = sent_text(answer)
+            if text:
+                message["content"] = [{"type": "text", "text": {"value": text, "annotations": []}}]
+                usage = usage_object(record["prompt_tokens"], count_tokens(text))
+                step["usage"] = usage
+                record["usage"] = add_usage(record.get("usage"), usage)
+                record["run"]["usage"] = record["usage"]
+            message.update(status="incomplete", incomplete_at=now, incomplete_details={"reason": "run_cancelled"})
+            events: list[Event] = [
+                ("thread.message.incomplete", snapshot(message)),
+                ("thread.run.step.cancelled", snapshot(step)),
+            ]
+            return Effects(events, [step], message)
         if record.get("step_id") is None:
             return Effects([])
         step = await self.store.get_record(project, STEP, record["step_id"])
         record["step_id"] = None
         if step is None:
             return Effects([])
-        step.update(status=status, cancelled_at=self.identity.now())
-        return Effects([(f"thread.run.step.{status}", snapshot(step))], [step])
+        step.update(status="cancelled", cancelled_at=now)
+        return Effects([("thread.run.step.cancelled", snapshot(step))], [step])
+
+    # -- a stream's driver
+
+    async def drive(self, project: str, held: Versioned) -> AsyncIterator[list[Event]]:
+        """The events of a run with a stream attached (`record["log"]` set), in order, as they happen, until
+        the run stops where a poller would: its own transitions, each when due, and those of anyone else."""
+        run_id = held.data["run"]["id"]
+        watched = self._watched.setdefault(run_id, asyncio.Event())
+        try:
+            while True:
+                events = await self._move(project, held, self._drive, driver=True)
+                if events:
+                    yield events
+                if held.data.get("log") is None:
+                    return
+                wait = next_due(held.data) - time.time()
+                if wait > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(watched.wait(), min(wait, WATCH_INTERVAL))
+                # Cleared before the read: a write after it is either in what is read or wakes the next wait.
+                watched.clear()
+                fresh = await self.store.read_record(project, RUN, run_id)
+                if fresh is None:
+                    raise errors.not_found("run", run_id)
+                held.data, held.version = fresh.data, fresh.version
+        finally:
+            self._watched.pop(run_id, None)
+
+    async def _drive(self, project: str, record: JSON) -> Effects | None:
+        """The driver's transition: the events others logged, then its own move if one is due; the log is
+        emptied as they are taken, and let go once the run stops."""
+        logged: list[Event] = [(name, data) for name, data in record.get("log") or ()]
+        outcome = await self._advance(project, record, driven=True) or Effects([])
+        stopped = record["run"]["status"] in STOP_STATUSES
+        if not logged and not outcome.events and not stopped:
+            return None
+        record["log"] = None if stopped else []
+        outcome.events[:0] = logged
+        return outcome
+
+
+def pace_of(record: JSON) -> Pace:
+    found = record.get("pace")
+    return INSTANT if found is None else Pace(found["first_delta"], found["per_second"])
+
+
+def pace_data(pace: Pace) -> JSON:
+    return {"first_delta": pace.first_delta, "per_second": pace.per_second}
+
+
+def delta_events(answer: JSON, start: int, stop: int) -> list[Event]:
+    """The answer's deltas from `start` to `stop`: a tool step keeps its events, a reply its text's pieces."""
+    if answer["message"] is None:
+        return [(name, data) for name, data in answer["deltas"][start:stop]]
+    message_id = answer["message"]["id"]
+    events: list[Event] = []
+    for index in range(start, stop):
+        part: JSON = {"index": 0, "type": "text", "text": {"value": answer["deltas"][index]}}
+        if index == 0:
+            part["text"]["annotations"] = []
+        delta = {"id": message_id, "object": "thread.message.delta", "delta": {"content": [part]}}
+        events.append(("thread.message.delta", delta))
+    return events
+
+
+def sent_text(answer: JSON) -> str:
+    """The text of the reply's deltas sent so far."""
+    return "".join(answer["deltas"][: answer["sent"]])
+
+
+def next_due(record: JSON) -> float:
+    """When the run has something to do next; now when it already has."""
+    run = record["run"]
+    if run["status"] != "in_progress":
+        return 0.0
+    answer = record.get("answer")
+    if answer is None:
+        return float(record.get("answer_at", 0.0))
+    return pace_of(record).due_at(answer["first_at"], answer["sent"])
 
 
 def add_usage(total: Any, usage: JSON) -> JSON:

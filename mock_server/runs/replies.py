@@ -12,8 +12,10 @@ A rule is data (JSON from the admin API, a `[[replies]]` table in the TOML confi
     incomplete  true or a reason (max_completion_tokens, max_prompt_tokens): the reply is cut in half
     expired     true: the run ends expired
     polls       retrieves the run spends in_progress before it ends (default 0)
-    seconds     wall-clock seconds the run spends in_progress before it ends, however often it is polled
-                (a stream waits them out); with polls, both must have passed
+    seconds     wall-clock seconds the run spends in_progress before its answer begins, however often it is
+                polled (a stream waits them out); with polls, both must have passed
+    first_delta_ms, deltas_per_second
+                the answer's pace (see `pace.py`): after the X-Mock-Pace header, before the server's --pace
     times       the rule is used up after this many runs (default: never)
 
 Without a matching rule the assistant quotes the message: `You said: "<text>"` (see `default_reply`).
@@ -28,8 +30,11 @@ from typing import Any
 
 import orjson
 
+from .pace import KEYS as PACE_KEYS
+from .pace import Pace
+
 OUTCOMES = ("reply", "tool_calls", "fail", "incomplete", "expired")
-KEYS = {"match", "assistant", "then", "polls", "seconds", "times", *OUTCOMES}
+KEYS = {"match", "assistant", "then", "polls", "seconds", "times", *OUTCOMES, *PACE_KEYS}
 FAIL_CODES = ("server_error", "rate_limit_exceeded", "invalid_prompt")
 INCOMPLETE_REASONS = ("max_completion_tokens", "max_prompt_tokens")
 DEFAULT_FAILURE = {"code": "server_error", "message": "Sorry, something went wrong."}
@@ -52,7 +57,12 @@ class ReplyRule:
     polls: int = 0
     seconds: float = 0.0
     times: int | None = None
+    # The pace keys the rule gives, over the server's pace.
+    pace: dict[str, float] = field(default_factory=dict)
     used: int = 0
+
+    def paced(self, base: Pace) -> Pace:
+        return Pace.from_data(self.pace, base)
 
     def applies(self, text: str, assistant: Mapping[str, Any]) -> bool:
         if self.times is not None and self.used >= self.times:
@@ -69,6 +79,7 @@ class ReplyRule:
             "seconds": self.seconds,
             "times": self.times,
             "used": self.used,
+            **self.pace,
         }
         if self.tool_calls:
             described["tool_calls"] = [
@@ -150,7 +161,9 @@ def parse_reply_rule(rule: Any) -> ReplyRule:
         polls=_count(rule, "polls", 0) or 0,
         seconds=_seconds(rule),
         times=_count(rule, "times", 1),
+        pace={key: rule[key] for key in PACE_KEYS if rule.get(key) is not None},
     )
+    Pace.from_data(parsed.pace)
     if "tool_calls" in rule:
         calls = rule["tool_calls"]
         if not isinstance(calls, list) or not calls:

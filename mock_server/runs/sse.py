@@ -1,26 +1,66 @@
-"""Server-sent events in the real wire format: `event: <name>` and one line of JSON, a blank line after."""
+"""Server-sent events in the real wire format (`event: <name>` and one line of JSON, a blank line after),
+sent as the run makes them.
+
+A stream's run is moved by a task of its own, not by the response: a client that goes away stops only the
+sending, and the run goes on to its end as the real API's did (a later poll finds it finished).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator, Sequence
 
 import orjson
 from starlette.responses import StreamingResponse
 
+from ..errors import APIError
 from .machine import Event
 
 DONE = b"event: done\ndata: [DONE]\n\n"
+error_log = logging.getLogger("threads_mock.error")
 
 
 def encode(name: str, data: object) -> bytes:
     return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
 
 
-async def chunks(events: Sequence[Event]) -> AsyncIterator[bytes]:
-    for name, data in events:
-        yield encode(name, data)
-    yield DONE
+class Streams:
+    """The runs being streamed by this process: each one's task, kept until its run stops."""
 
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task[None]] = set()
 
-def event_stream(events: Sequence[Event]) -> StreamingResponse:
-    return StreamingResponse(chunks(events), media_type="text/event-stream", headers={"cache-control": "no-cache"})
+    def respond(self, first: Sequence[Event], rest: AsyncIterator[list[Event]]) -> StreamingResponse:
+        """`first` at once, then each batch of `rest` as it comes, then `[DONE]`."""
+        queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        queue.put_nowait(b"".join(encode(name, data) for name, data in first))
+        task = asyncio.create_task(self._follow(rest, queue))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            while (chunk := await queue.get()) is not None:
+                yield chunk
+
+        return StreamingResponse(chunks(), media_type="text/event-stream", headers={"cache-control": "no-cache"})
+
+    async def _follow(self, rest: AsyncIterator[list[Event]], queue: asyncio.Queue[bytes | None]) -> None:
+        try:
+            async for events in rest:
+                queue.put_nowait(b"".join(encode(name, data) for name, data in events))
+            queue.put_nowait(DONE)
+        except APIError as error:
+            # The run went from under its stream (its thread was deleted): the spec's `error` event ends it.
+            queue.put_nowait(encode("error", error.body()["error"]))
+        except Exception:
+            error_log.exception("a streamed run stopped on an error")
+            queue.put_nowait(encode("error", {"message": "The server had an error.", "type": "server_error"}))
+        finally:
+            queue.put_nowait(None)
+
+    async def close(self) -> None:
+        """At shutdown: the runs still moving stop where they are (a poll later finishes them on time)."""
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
