@@ -106,7 +106,12 @@ def admin_routes(mock: MockApp) -> list[BaseRoute]:
 
     async def health(request: Request) -> Response:
         # The pid tells apart the workers of `--workers N`, which share one port.
-        body: dict[str, Any] = {"status": "ok", "pid": os.getpid(), "store": await mock.store.stats()}
+        body: dict[str, Any] = {
+            "status": "ok",
+            "pid": os.getpid(),
+            "store": await mock.store.stats(),
+            "memory": mock.memory_use(),
+        }
         return JSONResponse(body)
 
     async def reset_all(request: Request) -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -13,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .admin import admin_routes
+from .budget import InFlight, Shares
 from .contract import Contract, OperationTable, Validators
 from .faults import FaultBook
 from .ids import Identity
@@ -39,7 +41,10 @@ class MockApp(Starlette):
         self.settings = settings
         self.contract = Contract.load(settings.contract)
         self.identity = Identity(settings.seed)
+        self.shares = Shares.of(settings.max_memory)
         self.store: Store = store_for(settings.store, settings.max_threads)
+        self.store.limit_memory(self.shares.store)
+        self.in_flight = InFlight(self.shares.in_flight)
         lenient = settings.mode == "lenient"
         threads = ThreadsAPI(self.store, self.identity, lenient=lenient)
         self.replies = ReplyBook(list(settings.replies))
@@ -47,7 +52,7 @@ class MockApp(Starlette):
         self.streams = runs.streams
         threads.message_guard = runs.refuse_message_during_run
         self.faults = FaultBook(settings.seed, settings.faults)
-        self.journal = Journal(settings.journal_size, body_limit=settings.max_body_size)
+        self.journal = Journal(settings.journal_size, settings.max_body_size, max_bytes=self.shares.journal)
         rate_limit = RateLimit.parse(settings.rate_limit) if settings.rate_limit else None
         self.rate_limits = TokenBuckets(rate_limit) if rate_limit else None
         operations = OperationTable(
@@ -69,11 +74,27 @@ class MockApp(Starlette):
                 Middleware(BearerAuth, api_keys=settings.api_keys),
                 *([Middleware(RateLimiter, buckets=self.rate_limits)] if self.rate_limits is not None else []),
                 Middleware(FaultInjector, book=self.faults, rate_limit=rate_limit),
-                Middleware(APIDispatch, operations=operations, body_timeout=settings.body_timeout),
+                Middleware(
+                    APIDispatch, operations=operations, body_timeout=settings.body_timeout, in_flight=self.in_flight
+                ),
             ],
             exception_handlers={HTTPException: http_exception},
             lifespan=self.lifespan,
         )
+
+    def memory_use(self) -> dict[str, Any]:
+        """The budget and the bytes each part holds against its share (see budget.py)."""
+        store = self.store.memory()
+        return {
+            "max_memory": self.settings.max_memory,
+            "store": {"bytes": store["bytes"], "max_bytes": store["max_bytes"]},
+            "journal": {"bytes": self.journal.bytes, "max_bytes": self.shares.journal, "entries": len(self.journal)},
+            "in_flight": {
+                "bytes": self.in_flight.used,
+                "max_bytes": self.shares.in_flight,
+                "refused": self.in_flight.refused,
+            },
+        }
 
     async def reset(self) -> None:
         """Every object, runtime fault and reply rule, journal entry, counter and id sequence back to the start."""

@@ -168,6 +168,26 @@ def body_too_large(limit: int) -> APIError:
     )
 
 
+def overloaded() -> APIError:
+    """Bodies being read fill their share of the memory budget: this one waits its turn."""
+    return APIError(
+        503,
+        "The server is overloaded or not ready yet.",
+        type="server_error",
+        headers={"retry-after": "1"},
+    )
+
+
+def cannot_fit(size: int, limit: int) -> APIError:
+    """A thread that would grow past what one thread may hold of the memory budget."""
+    return APIError(
+        413,
+        f"The thread would take {size} bytes, more than the {limit} bytes this mock keeps for one thread "
+        "(a quarter of its store's share of --max-memory). Send less, or start the mock with a larger budget.",
+        code="object_too_large",
+    )
+
+
 def body_timeout(seconds: float) -> APIError:
     return APIError(
         408,

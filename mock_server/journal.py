@@ -26,6 +26,10 @@ from starlette.types import Message, Receive, Scope
 from .faults.model import Where
 
 DEFAULT_SIZE = 10_000
+# A body up to this size is kept whole; of a larger one, this much, with its full size beside it.
+BODY_KEPT = 64 * 1024
+# What an entry costs beyond its body, headers and query: the tuple, its numbers and strings.
+ENTRY_COST = 400
 # Header names and values joined by NUL, which HTTP allows in neither: one object instead of two a header.
 SEPARATOR = b"\0"
 METHODS = {method: method for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")}
@@ -59,6 +63,18 @@ class JournalEntry(NamedTuple):
     fault: dict[str, Any] | None
     duration: float | None  # seconds, None while the request is in flight
     packed_headers: PackedHeaders
+    body_size: int  # of the whole body; more than len(raw_body) when it was cut to BODY_KEPT
+
+    @property
+    def body_cut(self) -> bool:
+        return self.body_size > len(self.raw_body)
+
+    @property
+    def size(self) -> int:
+        """The bytes the journal counts for the entry."""
+        headers = self.packed_headers
+        header_bytes = len(headers) if isinstance(headers, bytes) else sum(map(len, headers))
+        return ENTRY_COST + len(self.raw_body) + header_bytes + len(self.raw_query)
 
     @property
     def completed(self) -> bool:
@@ -87,10 +103,13 @@ class JournalEntry(NamedTuple):
 
     @property
     def body(self) -> Any:
-        """The body parsed as JSON; text if it is not JSON; None if there was none."""
+        """The body parsed as JSON; text if it is not JSON; None if there was none. A body larger than
+        BODY_KEPT is its first part as text, with a mark that says how large it was."""
         raw = self.raw_body
         if not raw:
             return None
+        if self.body_cut:
+            return raw.decode("utf-8", "ignore") + f"… [cut: {self.body_size} bytes received, {len(raw)} kept]"
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -111,6 +130,7 @@ class JournalEntry(NamedTuple):
             "query": self.query,
             "headers": self.headers,
             "body": self.body,
+            "body_size": self.body_size,
             "status": self.status,
             "fault": self.fault,
             "started_at": self.started_at,
@@ -137,6 +157,7 @@ class JournalEntry(NamedTuple):
             fault=data.get("fault"),
             duration=None if duration_ms is None else duration_ms / 1000,
             packed_headers=pack_headers(headers),
+            body_size=data.get("body_size", len(raw_body)),
         )
 
     def __str__(self) -> str:
@@ -156,6 +177,7 @@ class Recording:
         "_kept",
         "_limit",
         "_scope",
+        "_size",
         "_started",
         "body_done",
         "number",
@@ -163,7 +185,7 @@ class Recording:
         "status",
     )
 
-    def __init__(self, number: int, scope: Scope, receive: Receive, body_limit: int) -> None:
+    def __init__(self, number: int, scope: Scope, receive: Receive, body_kept: int) -> None:
         self.number = number
         self._scope = scope
         # The request id and the fault are set by inner middleware in the request's state.
@@ -172,7 +194,8 @@ class Recording:
         self._started = time.perf_counter()
         self._body: list[bytes] = []
         self._kept = 0
-        self._limit = body_limit
+        self._size = 0
+        self._limit = body_kept
         self.__wrapped__ = receive
         self.body_done = False
         self.status: int | None = None
@@ -180,7 +203,9 @@ class Recording:
     async def receive(self) -> Message:
         message = await self.__wrapped__()
         if message["type"] == "http.request":
-            chunk = message.get("body", b"")[: self._limit - self._kept]
+            body = message.get("body", b"")
+            self._size += len(body)
+            chunk = body[: self._limit - self._kept]
             if chunk:
                 self._body.append(chunk)
                 self._kept += len(chunk)
@@ -204,6 +229,7 @@ class Recording:
             fault=state.get("fault"),
             duration=time.perf_counter() - self._started if finished else None,
             packed_headers=pack_headers(scope["headers"]),
+            body_size=self._size,
         )
 
 
@@ -216,12 +242,26 @@ class Journal:
     pauses were the mock's p99; a dozen small objects per entry, freed oldest first, also scattered the
     allocator's free blocks and slowed every request down by a tenth."""
 
-    def __init__(self, size: int = DEFAULT_SIZE, body_limit: int = 1024 * 1024) -> None:
+    def __init__(
+        self,
+        size: int = DEFAULT_SIZE,
+        body_limit: int = 1024 * 1024,
+        *,
+        body_kept: int = BODY_KEPT,
+        max_bytes: int | None = None,
+    ) -> None:
+        """`body_limit`: the largest body the server reads (a refused request's unread body up to it is read
+        for the journal); `body_kept`: the part of a body kept; `max_bytes`: the journal's share of the
+        memory budget, past which the oldest entries go."""
         if size < 0:
             raise ValueError(f"the journal size must be 0 or more, not {size}")
         self.size = size
         self.body_limit = body_limit
-        self._done: deque[tuple[Any, ...]] = deque(maxlen=size)
+        self.body_kept = body_kept
+        self.max_bytes = max_bytes
+        self._done: deque[tuple[Any, ...]] = deque()
+        self._sizes: deque[int] = deque()
+        self.bytes = 0
         self._open: dict[int, Recording] = {}
         self._count = 0
 
@@ -231,7 +271,7 @@ class Journal:
 
     def open(self, scope: Scope, receive: Receive) -> Recording:
         self._count += 1
-        recording = Recording(self._count, scope, receive, self.body_limit)
+        recording = Recording(self._count, scope, receive, min(self.body_kept, self.body_limit))
         self._open[recording.number] = recording
         return recording
 
@@ -239,7 +279,14 @@ class Journal:
         # A request still in flight when the journal was cleared stays out of it.
         if self._open.get(recording.number) is recording:
             del self._open[recording.number]
-            self._done.append(tuple(recording.entry(finished=True)))
+            entry = recording.entry(finished=True)
+            size = entry.size
+            self._done.append(tuple(entry))
+            self._sizes.append(size)
+            self.bytes += size
+            while len(self._done) > self.size or (self.max_bytes is not None and self.bytes > self.max_bytes):
+                self._done.popleft()
+                self.bytes -= self._sizes.popleft()
 
     def entries(
         self,
@@ -259,6 +306,8 @@ class Journal:
 
     def clear(self) -> None:
         self._done.clear()
+        self._sizes.clear()
+        self.bytes = 0
         self._open.clear()
         self._count = 0
 

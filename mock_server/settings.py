@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .budget import DEFAULT_MAX_MEMORY, parse_size
 from .store.base import DEFAULT_MAX_THREADS
 
 ENV_PREFIX = "THREADS_MOCK_"
@@ -179,6 +180,7 @@ FAULT_RULES = ValueType("rules", fault_rules, item=fault_rule)
 REPLY_RULES = ValueType("replies", reply_rules)
 RATE_LIMIT = ValueType("rate limit", optional(rate_limit))
 PACE = ValueType("pace", pace)
+SIZE = ValueType("size", parse_size)
 
 
 # ---- the declaration of one setting ---------------------------------------------------------------------
@@ -348,6 +350,16 @@ class Settings:
         TEXT,
         f"where the state lives: {backends_help()}",
         metavar="URL",
+        marker=True,
+    )
+    max_memory: int = setting(
+        DEFAULT_MAX_MEMORY,
+        SIZE,
+        "bytes of client data the process keeps (1GiB, 256MB, ...): three quarters for the store (past it "
+        "the least recently used threads go), an eighth for the journal (oldest entries go), an eighth for "
+        "bodies being read (past it 503)",
+        shown_default="1GiB",
+        metavar="SIZE",
         marker=True,
     )
     max_threads: int = setting(

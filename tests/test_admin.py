@@ -116,7 +116,13 @@ def test_reset_clears_state_rules_journal_and_counters(start_server: Callable[..
 
 def test_health(admin: httpx.Client) -> None:
     store = {"threads": 0, "max_threads": 100_000, "evicted": 0}  # the store's counts: tests/test_store.py
-    assert admin.get("/health").json() == {"status": "ok", "pid": os.getpid(), "store": store}
+    found = admin.get("/health").json()
+    memory = found.pop("memory")
+    assert found == {"status": "ok", "pid": os.getpid(), "store": store}
+    # The budget and its three shares (tests/test_memory_budget.py): nothing held yet but this request.
+    assert memory["max_memory"] == 1024**3
+    assert (memory["store"]["bytes"], memory["in_flight"]["bytes"]) == (0, 0)
+    assert memory["store"]["max_bytes"] + memory["journal"]["max_bytes"] + memory["in_flight"]["max_bytes"] == 1024**3
 
 
 # ---- who may use it ----

@@ -72,6 +72,9 @@ def resolve_checks(requested: Sequence[str] | None, *, against_mock: bool) -> tu
 # otherwise takes (Schemathesis's default).
 STATE_REFUSALS = "^(createMessage|createRun|submitToolOuputsToRun|cancelRun)$"
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
+# Schemathesis's own list of what rejects invalid data (its documented default), and 413: a body past the
+# server's size limit is refused before it is read. (A 5xx is judged by `not_a_server_error`.)
+REJECTED = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5xx"]
 
 
 def config_data(
@@ -110,6 +113,8 @@ def config_data(
             }
         },
     }
+    if "negative_data_rejection" in checks:
+        data["checks"]["negative_data_rejection"]["expected-statuses"] = REJECTED
     if "positive_data_acceptance" in checks:
         # The real API refused these valid requests when a run's state forbade them (a message or a run on
         # a thread whose run is active, outputs for a run not in requires_action, cancelling a finished

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import errors
+from ..budget import InFlight
 from ..contract import OperationTable, allowed
 from ..responses import send_json
 from ..types import Call
@@ -31,8 +32,12 @@ def request_headers(scope: Scope) -> tuple[str | None, str | None, str | None]:
     return beta, content_type, length
 
 
-async def read_body(receive: Receive, limit: int, declared_length: str | None, timeout: float) -> bytes:
-    """The body, refused with 413 as soon as it is larger than the limit, before the rest is read."""
+async def read_body(
+    receive: Receive, limit: int, declared_length: str | None, timeout: float, in_flight: InFlight | None = None
+) -> bytes:
+    """The body, refused with 413 as soon as it is larger than the limit, before the rest is read. A body
+    that comes in pieces holds its bytes against the budget's in-flight share while it is read, and is
+    refused with 503 when that share is full."""
     if declared_length is not None and declared_length.isdigit() and int(declared_length) > limit:
         raise errors.body_too_large(limit)
     first = await receive()
@@ -42,10 +47,15 @@ async def read_body(receive: Receive, limit: int, declared_length: str | None, t
         raise errors.body_too_large(limit)
     if not first.get("more_body", False):
         return chunks[0]
-    # Only a body that comes in pieces pays for a timer: it is the one that may never end.
+    # Only a body that comes in pieces pays for a timer and the count: it is the one that may never end,
+    # and the one many slow clients could pile up.
+    held = 0
     try:
         async with asyncio.timeout(timeout):
             while True:
+                if in_flight is not None:
+                    in_flight.take(size - held)
+                    held = size
                 message = await receive()
                 chunks.append(body_of(message))
                 size += len(chunks[-1])
@@ -55,6 +65,9 @@ async def read_body(receive: Receive, limit: int, declared_length: str | None, t
                     break
     except TimeoutError:
         raise errors.body_timeout(timeout) from None
+    finally:
+        if in_flight is not None:
+            in_flight.give_back(held)
     return b"".join(chunks)
 
 
@@ -66,10 +79,13 @@ def body_of(message: Message) -> bytes:
 
 
 class APIDispatch:
-    def __init__(self, app: ASGIApp, operations: OperationTable, body_timeout: float = 30.0) -> None:
+    def __init__(
+        self, app: ASGIApp, operations: OperationTable, body_timeout: float = 30.0, in_flight: InFlight | None = None
+    ) -> None:
         self.app = app
         self.operations = operations
         self.body_timeout = body_timeout
+        self.in_flight = in_flight
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         found = self.operations.match(scope["method"], scope["path"]) if scope["type"] == "http" else None
@@ -87,7 +103,7 @@ class APIDispatch:
             query = validator.check_query(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
         body = {}
         if validator.body_check is not None:
-            raw = await read_body(receive, validator.max_body_size, length, self.body_timeout)
+            raw = await read_body(receive, validator.max_body_size, length, self.body_timeout, self.in_flight)
             body = validator.check_body(raw, content_type)
         result = await handler(Call(scope["state"]["project"], found.path_params, query, body, scope["headers"]))
         if isinstance(result, Response):

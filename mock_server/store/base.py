@@ -41,6 +41,20 @@ class Stats(TypedDict):
     evicted: int  # least recently used threads dropped to stay within max_threads, since the last reset
 
 
+class MemoryUse(TypedDict):
+    bytes: int  # client data held in this process, by its encoded size and what holding it costs
+    max_bytes: int | None  # the store's share of --max-memory; None for a backend that holds data elsewhere
+
+
+class TooLarge(ValueError):
+    """A write that could never fit in the store's share of the memory budget, even alone."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"{size} bytes do not fit in {limit}")
+        self.size = size
+        self.limit = limit
+
+
 @dataclass(slots=True)
 class Versioned:
     data: JSON
@@ -53,8 +67,15 @@ def check_max_threads(max_threads: int) -> int:
     return max_threads
 
 
-def warn_eviction(max_threads: int) -> None:
+def warn_eviction(max_threads: int, max_bytes: int | None = None) -> None:
     # Once per store: under a fuzzer every create may evict, and a line per eviction would bury the log.
+    if max_bytes is not None:
+        log.warning(
+            "the store holds its share of --max-memory (%d bytes): from now on the least recently used "
+            "threads are evicted to make room (counted on /__mock__/health; raise --max-memory to keep more)",
+            max_bytes,
+        )
+        return
     log.warning(
         "the store holds max_threads=%d threads: from now on the least recently used thread is evicted "
         "for each new one (counted on /__mock__/health; raise --max-threads to keep more)",
@@ -178,6 +199,14 @@ class Store(ABC):
 
     @abstractmethod
     async def stats(self) -> Stats: ...
+
+    def limit_memory(self, max_bytes: int) -> None:
+        """The bytes this backend may hold in the process (the least recently used threads go past it).
+        A backend that keeps its data elsewhere holds only bounded caches, and ignores it."""
+        return None
+
+    def memory(self) -> MemoryUse:
+        return {"bytes": 0, "max_bytes": None}
 
     @abstractmethod
     async def clear(self) -> None: ...

@@ -14,9 +14,11 @@ from ..base import (
     DEFAULT_MAX_THREADS,
     JSON,
     ListQuery,
+    MemoryUse,
     Page,
     Stats,
     Store,
+    TooLarge,
     Version,
     Versioned,
     check_max_threads,
@@ -35,6 +37,13 @@ def encode(obj: JSON) -> bytes:
 
 
 ThreadKey = tuple[str, str]
+# What holding an object costs beyond its encoded bytes (measured: 100,000 threads of one message each hold
+# about 1,240 bytes a thread in all, ~450 of them JSON): a thread's keys, its places in four dicts and its
+# empty message dict; a message's or a record's key, dict slot and bytes header.
+THREAD_COST = 600
+ITEM_COST = 150
+# The most of the store's share one thread (with its messages) may hold.
+THREAD_SHARE = 4
 
 
 def page_from(ids: dict[str, Any] | list[str], query: ListQuery) -> tuple[list[str], bool]:
@@ -72,6 +81,9 @@ class MemoryStore(Store):
         self._messages: dict[ThreadKey, dict[str, bytes]] = {}
         self._message_runs: dict[ThreadKey, dict[str, str]] = {}
         self._max_threads = check_max_threads(max_threads)
+        self._max_bytes: int | None = None
+        self._bytes = 0  # everything held, by `THREAD_COST`/`ITEM_COST` plus the encoded bytes
+        self._thread_bytes: dict[ThreadKey, int] = {}  # a thread and its messages
         self._evicted = 0
         self._warned = False
         # (project, kind, id) -> (parent, encoded data); (project, kind, parent) -> ids in creation order
@@ -88,6 +100,7 @@ class MemoryStore(Store):
     def _drop(self, key: ThreadKey) -> None:
         del self._creation[key]
         del self._messages[key]
+        self._bytes -= self._thread_bytes.pop(key)
         self._message_runs.pop(key, None)
         project, thread_id = key
         under = self._drop_children(project, thread_id)
@@ -98,13 +111,54 @@ class MemoryStore(Store):
         dropped = []
         for kind in self._kinds:
             for record_id in self._children.pop((project, kind, parent), ()):
-                if self._records.pop((project, kind, record_id), None) is not None:
+                entry = self._records.pop((project, kind, record_id), None)
+                if entry is not None:
+                    self._bytes -= ITEM_COST + len(entry[1])
                     dropped.append(record_id)
         return dropped
 
+    def limit_memory(self, max_bytes: int) -> None:
+        self._max_bytes = max_bytes
+
+    def memory(self) -> MemoryUse:
+        return {"bytes": self._bytes, "max_bytes": self._max_bytes}
+
+    def _make_room(self, size: int, keep: ThreadKey | None = None, held: int = 0) -> None:
+        """Room for `size` more bytes, the least recently used threads (but `keep`) evicted for it; refused
+        with TooLarge, before anything goes, when thread `keep` (holding `held` bytes) would pass its share."""
+        if self._max_bytes is None:
+            return
+        if keep is not None and held + size > self._max_bytes // THREAD_SHARE:
+            # Else one client filling one thread would evict every other thread of every project.
+            raise TooLarge(held + size, self._max_bytes // THREAD_SHARE)
+        if self._bytes + size <= self._max_bytes:
+            return
+        for evicted in list(self._threads):
+            if self._bytes + size <= self._max_bytes:
+                return
+            if evicted != keep:
+                self._evict(evicted, for_bytes=True)
+        if self._bytes + size > self._max_bytes:
+            # What cannot be evicted (assistants, the kept thread's runs) leaves no room.
+            raise TooLarge(size, self._max_bytes - (self._bytes - held))
+
+    def _evict(self, key: ThreadKey, *, for_bytes: bool = False) -> None:
+        del self._threads[key]
+        self._drop(key)
+        self._evicted += 1
+        if not self._warned:
+            self._warned = True
+            warn_eviction(self._max_threads, self._max_bytes if for_bytes else None)
+
     def _put_message(self, key: ThreadKey, message: JSON) -> bytes:
         message_id = message["id"]
-        self._messages[key][message_id] = encoded = encode(message)
+        encoded = encode(message)
+        previous = self._messages[key].get(message_id)
+        grows = len(encoded) - (-ITEM_COST if previous is None else len(previous))
+        self._make_room(grows, key, self._thread_bytes[key])
+        self._messages[key][message_id] = encoded
+        self._thread_bytes[key] += grows
+        self._bytes += grows
         run_id = message.get("run_id")
         if run_id is not None:
             self._message_runs.setdefault(key, {})[message_id] = run_id
@@ -121,20 +175,22 @@ class MemoryStore(Store):
     async def create_thread(self, project: str, thread: JSON, messages: Sequence[JSON]) -> None:
         # One copy of a project's key, not one per stored thread.
         key = (sys.intern(project), thread["id"])
+        encoded = encode(thread)
+        encoded_messages = [encode(message) for message in messages]
+        size = THREAD_COST + len(encoded) + sum(ITEM_COST + len(m) for m in encoded_messages)
         if self._threads.pop(key, None) is not None:
             self._drop(key)
-        self._threads[key] = encode(thread)
+        self._make_room(size, key)
+        self._threads[key] = encoded
         self._creation[key] = None
-        self._messages[key] = {}
+        self._messages[key] = {message["id"]: data for message, data in zip(messages, encoded_messages, strict=True)}
         for message in messages:
-            self._put_message(key, message)
+            if message.get("run_id") is not None:
+                self._message_runs.setdefault(key, {})[message["id"]] = message["run_id"]
+        self._thread_bytes[key] = size
+        self._bytes += size
         while len(self._threads) > self._max_threads:
-            evicted, _ = self._threads.popitem(last=False)
-            self._drop(evicted)
-            self._evicted += 1
-            if not self._warned:
-                self._warned = True
-                warn_eviction(self._max_threads)
+            self._evict(next(iter(self._threads)))
 
     async def get_thread(self, project: str, thread_id: str) -> JSON | None:
         found = self._touch((project, thread_id))
@@ -149,7 +205,12 @@ class MemoryStore(Store):
         found = self._touch(key)
         if found is None or found is not version:
             return None
-        self._threads[key] = encoded = encode(thread)
+        encoded = encode(thread)
+        grows = len(encoded) - len(found)
+        self._make_room(grows, key, self._thread_bytes[key])
+        self._threads[key] = encoded
+        self._thread_bytes[key] += grows
+        self._bytes += grows
         return encoded
 
     async def delete_thread(self, project: str, thread_id: str) -> bool:
@@ -194,9 +255,12 @@ class MemoryStore(Store):
 
     async def delete_message(self, project: str, thread_id: str, message_id: str) -> bool:
         messages = self._thread_messages(project, thread_id)
-        if messages is None or messages.pop(message_id, None) is None:
+        found = None if messages is None else messages.pop(message_id, None)
+        if found is None:
             return False
         self._message_runs.get((project, thread_id), {}).pop(message_id, None)
+        self._thread_bytes[(project, thread_id)] -= ITEM_COST + len(found)
+        self._bytes -= ITEM_COST + len(found)
         return True
 
     async def list_messages(self, project: str, thread_id: str, query: ListQuery) -> Page | None:
@@ -213,10 +277,13 @@ class MemoryStore(Store):
     async def put_record(self, project: str, kind: str, record_id: str, data: JSON, parent: str = "") -> Version:
         key = (project, kind, record_id)
         previous = self._records.get(key)
+        encoded = encode(data)
+        grows = len(encoded) - (-ITEM_COST if previous is None else len(previous[1]))
+        self._make_room(grows, (project, parent))
         if previous is not None and previous[0] != parent:
             self._children[(project, kind, previous[0])].pop(record_id, None)
-        encoded = encode(data)
         self._records[key] = (parent, encoded)
+        self._bytes += grows
         self._kinds.add(kind)
         self._children.setdefault((project, kind, parent), {})[record_id] = None
         return encoded
@@ -244,7 +311,10 @@ class MemoryStore(Store):
         if entry is None or entry[1] is not version:
             return None
         encoded = encode(data)
+        grows = len(encoded) - len(entry[1])
+        self._make_room(grows, (project, entry[0]))
         self._records[key] = (entry[0], encoded)
+        self._bytes += grows
         return encoded
 
     async def delete_record(self, project: str, kind: str, record_id: str, version: Version | None = None) -> bool:
@@ -254,6 +324,7 @@ class MemoryStore(Store):
             return False
         del self._records[key]
         self._children[(project, kind, entry[0])].pop(record_id, None)
+        self._bytes -= ITEM_COST + len(entry[1])
         return True
 
     async def list_records(self, project: str, kind: str, parent: str, query: ListQuery) -> Page:
@@ -270,6 +341,8 @@ class MemoryStore(Store):
         self._message_runs.clear()
         self._records.clear()
         self._children.clear()
+        self._thread_bytes.clear()
+        self._bytes = 0
         self._evicted = 0
 
 
