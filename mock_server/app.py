@@ -39,7 +39,7 @@ class MockApp(Starlette):
         self.settings = settings
         self.contract = Contract.load(settings.contract)
         self.identity = Identity(settings.seed)
-        self.store: Store = store_for(settings.store, settings.max_threads)
+        self.store: Store = store_for(settings.store, settings.max_threads, settings.max_file_bytes)
         lenient = settings.mode == "lenient"
         threads = ThreadsAPI(self.store, self.identity, lenient=lenient)
         self.replies = ReplyBook(list(settings.replies))

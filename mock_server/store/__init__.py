@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from .base import (
+    DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MAX_THREADS,
     JSON,
     UPDATE_ATTEMPTS,
+    BlobTooLarge,
     Contention,
     ListQuery,
     Page,
@@ -18,10 +20,12 @@ from .base import (
 from .registry import Backend, known_urls, probe, register, shared_between_processes, store_for
 
 __all__ = [
+    "DEFAULT_MAX_FILE_BYTES",
     "DEFAULT_MAX_THREADS",
     "JSON",
     "UPDATE_ATTEMPTS",
     "Backend",
+    "BlobTooLarge",
     "Contention",
     "ListQuery",
     "Page",

@@ -5,12 +5,13 @@ from __future__ import annotations
 import itertools
 import sys
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from typing import Any
 
 import orjson
 
 from ..base import (
+    DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MAX_THREADS,
     JSON,
     ListQuery,
@@ -19,7 +20,9 @@ from ..base import (
     Store,
     Version,
     Versioned,
+    check_max_file_bytes,
     check_max_threads,
+    pieces,
     warn_eviction,
 )
 from ..registry import Backend, register
@@ -35,6 +38,7 @@ def encode(obj: JSON) -> bytes:
 
 
 ThreadKey = tuple[str, str]
+RecordKey = tuple[str, str, str]
 
 
 def page_from(ids: dict[str, Any] | list[str], query: ListQuery) -> tuple[list[str], bool]:
@@ -63,7 +67,7 @@ class MemoryStore(Store):
     of 100,000 threads adds nothing to the young collections that run between requests. Few objects per
     thread, too: a full store slows the allocator down less."""
 
-    def __init__(self, max_threads: int = DEFAULT_MAX_THREADS) -> None:
+    def __init__(self, max_threads: int = DEFAULT_MAX_THREADS, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> None:
         # Every project's threads in one order, least recently used first: the bound is per store.
         self._threads: OrderedDict[ThreadKey, bytes] = OrderedDict()
         self._creation: dict[ThreadKey, None] = {}  # the same keys, in creation order
@@ -78,6 +82,12 @@ class MemoryStore(Store):
         self._records: dict[tuple[str, str, str], tuple[str, bytes]] = {}
         self._children: dict[tuple[str, str, str], dict[str, None]] = {}
         self._kinds: set[str] = set()
+        # (project, kind, id) -> the blob's pieces, least recently used first; the one copy of its bytes.
+        self._blobs: OrderedDict[RecordKey, tuple[bytes, ...]] = OrderedDict()
+        self._blob_bytes = 0
+        self._max_file_bytes = check_max_file_bytes(max_file_bytes)
+        self._files_evicted = 0
+        self._files_warned = False
 
     def _touch(self, key: ThreadKey) -> bytes | None:
         found = self._threads.get(key)
@@ -99,8 +109,14 @@ class MemoryStore(Store):
         for kind in self._kinds:
             for record_id in self._children.pop((project, kind, parent), ()):
                 if self._records.pop((project, kind, record_id), None) is not None:
+                    self._drop_blob((project, kind, record_id))
                     dropped.append(record_id)
         return dropped
+
+    def _drop_blob(self, key: RecordKey) -> None:
+        blob = self._blobs.pop(key, None)
+        if blob is not None:
+            self._blob_bytes -= sum(map(len, blob))
 
     def _put_message(self, key: ThreadKey, message: JSON) -> bytes:
         message_id = message["id"]
@@ -254,14 +270,52 @@ class MemoryStore(Store):
             return False
         del self._records[key]
         self._children[(project, kind, entry[0])].pop(record_id, None)
+        self._drop_blob(key)
         return True
 
     async def list_records(self, project: str, kind: str, parent: str, query: ListQuery) -> Page:
         chosen, has_more = page_from(self._children.get((project, kind, parent), {}), query)
         return Page([orjson.loads(self._records[(project, kind, rid)][1]) for rid in chosen], has_more)
 
+    async def put_blob_record(
+        self, project: str, kind: str, record_id: str, chunks: AsyncIterable[bytes], make: Callable[[int], JSON]
+    ) -> JSON:
+        # Pieces collected first, published after: nothing shows (or is evicted for it) until the last arrived.
+        kept = tuple([piece async for piece in pieces(chunks, self._max_file_bytes)])
+        size = sum(map(len, kept))
+        record = make(size)
+        key = (sys.intern(project), kind, record_id)
+        self._drop_blob(key)
+        await self.put_record(project, kind, record_id, record)
+        self._blobs[key] = kept
+        self._blob_bytes += size
+        while self._blob_bytes > self._max_file_bytes:
+            oldest = next(iter(self._blobs))
+            await self.delete_record(*oldest)
+            self._drop_blob(oldest)
+            self._files_evicted += 1
+            if not self._files_warned:
+                self._files_warned = True
+                warn_eviction(self._max_file_bytes, "file")
+        return record
+
+    async def read_blob(self, project: str, kind: str, record_id: str) -> AsyncIterator[bytes] | None:
+        key = (project, kind, record_id)
+        blob = self._blobs.get(key)
+        if blob is None:
+            return None
+        self._blobs.move_to_end(key)
+        return each(blob)
+
     async def stats(self) -> Stats:
-        return {"threads": len(self._threads), "max_threads": self._max_threads, "evicted": self._evicted}
+        return {
+            "threads": len(self._threads),
+            "max_threads": self._max_threads,
+            "evicted": self._evicted,
+            "file_bytes": self._blob_bytes,
+            "max_file_bytes": self._max_file_bytes,
+            "files_evicted": self._files_evicted,
+        }
 
     async def clear(self) -> None:
         self._threads.clear()
@@ -271,12 +325,20 @@ class MemoryStore(Store):
         self._records.clear()
         self._children.clear()
         self._evicted = 0
+        self._blobs.clear()
+        self._blob_bytes = 0
+        self._files_evicted = 0
 
 
-def memory_store(url: str, max_threads: int) -> MemoryStore:
+async def each(pieces: tuple[bytes, ...]) -> AsyncIterator[bytes]:
+    for piece in pieces:
+        yield piece
+
+
+def memory_store(url: str, max_threads: int, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> MemoryStore:
     if url not in ("memory", "memory:", ""):
         raise ValueError(f"the memory store takes nothing after 'memory:', got {url!r}")
-    return MemoryStore(max_threads)
+    return MemoryStore(max_threads, max_file_bytes)
 
 
 register(Backend("memory", "memory", memory_store, summary="lost on exit"))
