@@ -4,18 +4,20 @@ API, the contract documents, an unknown URL) goes on to Starlette's router."""
 
 from __future__ import annotations
 
-import asyncio
 from urllib.parse import parse_qsl
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import errors
 from ..contract import OperationTable, allowed
+from ..contract.forms import FormSchema
 from ..responses import send_json
 from ..types import Call
+from .bodies import read_body
+from .uploads import MULTIPART, Upload
 
 
 def request_headers(scope: Scope) -> tuple[str | None, str | None, str | None]:
@@ -29,40 +31,6 @@ def request_headers(scope: Scope) -> tuple[str | None, str | None, str | None]:
         elif name == b"content-length":
             length = value.decode("latin-1")
     return beta, content_type, length
-
-
-async def read_body(receive: Receive, limit: int, declared_length: str | None, timeout: float) -> bytes:
-    """The body, refused with 413 as soon as it is larger than the limit, before the rest is read."""
-    if declared_length is not None and declared_length.isdigit() and int(declared_length) > limit:
-        raise errors.body_too_large(limit)
-    first = await receive()
-    chunks = [body_of(first)]
-    size = len(chunks[0])
-    if size > limit:
-        raise errors.body_too_large(limit)
-    if not first.get("more_body", False):
-        return chunks[0]
-    # Only a body that comes in pieces pays for a timer: it is the one that may never end.
-    try:
-        async with asyncio.timeout(timeout):
-            while True:
-                message = await receive()
-                chunks.append(body_of(message))
-                size += len(chunks[-1])
-                if size > limit:
-                    raise errors.body_too_large(limit)
-                if not message.get("more_body", False):
-                    break
-    except TimeoutError:
-        raise errors.body_timeout(timeout) from None
-    return b"".join(chunks)
-
-
-def body_of(message: Message) -> bytes:
-    if message["type"] == "http.disconnect":
-        raise errors.client_gone()
-    chunk: bytes = message.get("body", b"")
-    return chunk
 
 
 class APIDispatch:
@@ -86,14 +54,30 @@ class APIDispatch:
         if validator.query_params:
             query = validator.check_query(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
         body = {}
+        upload = None
         if validator.body_check is not None:
             raw = await read_body(receive, validator.max_body_size, length, self.body_timeout)
             body = validator.check_body(raw, content_type)
-        result = await handler(Call(scope["state"]["project"], found.path_params, query, body, scope["headers"]))
+        elif validator.form is not None:
+            upload = self.upload(receive, validator.form, content_type, length, validator.max_body_size)
+        call = Call(scope["state"]["project"], found.path_params, query, body, scope["headers"], upload)
+        result = await handler(call)
         if isinstance(result, Response):
             await result(scope, receive, send)
         else:
             await send_json(send, result)
+
+    def upload(
+        self, receive: Receive, form: FormSchema, content_type: str | None, length: str | None, text_limit: int
+    ) -> Upload:
+        """An upload, refused before any of it is read when its Content-Length says the file cannot fit (the
+        form's text fields and part headers may take up to the body limit beside it)."""
+        if content_type is None:
+            raise errors.missing_content_type(MULTIPART)
+        if form.max_file_bytes and length is not None and length.isdigit():
+            if int(length) > form.max_file_bytes + text_limit:
+                raise errors.file_too_large(form.max_file_bytes)
+        return Upload(receive, content_type, form, text_limit=text_limit, timeout=self.body_timeout)
 
 
 async def http_exception(request: Request, exc: Exception) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .base import (
     DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MAX_THREADS,
+    EVERYTHING,
     JSON,
     UPDATE_ATTEMPTS,
     BlobTooLarge,
@@ -16,12 +17,14 @@ from .base import (
     StoreUnavailable,
     Version,
     Versioned,
+    page_of,
 )
 from .registry import Backend, known_urls, probe, register, shared_between_processes, store_for
 
 __all__ = [
     "DEFAULT_MAX_FILE_BYTES",
     "DEFAULT_MAX_THREADS",
+    "EVERYTHING",
     "JSON",
     "UPDATE_ATTEMPTS",
     "Backend",
@@ -35,6 +38,7 @@ __all__ = [
     "Version",
     "Versioned",
     "known_urls",
+    "page_of",
     "probe",
     "register",
     "shared_between_processes",

@@ -7,6 +7,7 @@ A backend is one module in `store/backends/` with a subclass of `Store` and a `r
 from __future__ import annotations
 
 import logging
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -117,6 +118,10 @@ class ListQuery:
     after: str | None = None
     before: str | None = None
     run_id: str | None = None
+
+
+# Every record of a kind under a parent, oldest first: for the lists that filter before they page.
+EVERYTHING = ListQuery(limit=sys.maxsize - 1, order="asc")
 
 
 @dataclass(frozen=True)

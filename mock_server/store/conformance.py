@@ -642,7 +642,9 @@ class StoreConformance:
 
     async def test_a_blob_record_streams_in_and_out_with_its_record(self, store: Store) -> None:
         big = bytes(range(256)) * (BLOB_PIECE // 128 + 3)  # several pieces, the last one short
-        record = await store.put_blob_record("p", "file", "file-a", stream(big[:1000], big[1000:]), file_record("file-a"))
+        record = await store.put_blob_record(
+            "p", "file", "file-a", stream(big[:1000], big[1000:]), file_record("file-a")
+        )
         assert record == {"id": "file-a", "bytes": len(big)}
         assert await store.get_record("p", "file", "file-a") == record
         assert (await store.list_records("p", "file", "", ListQuery())).items == [record]

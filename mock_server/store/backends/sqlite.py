@@ -371,7 +371,8 @@ class SqliteStore(Store):
             raise
         with self._transaction() as db:
             db.execute(
-                "DELETE FROM blobs WHERE project = ? AND kind = ? AND id = ? AND complete = 1", (project, kind, record_id)
+                "DELETE FROM blobs WHERE project = ? AND kind = ? AND id = ? AND complete = 1",
+                (project, kind, record_id),
             )
             db.execute(
                 "UPDATE blobs SET complete = 1, size = ?, used = (SELECT coalesce(max(used), 0) + 1 FROM blobs)"
@@ -418,7 +419,7 @@ class SqliteStore(Store):
     async def _pieces(self, blob: int) -> AsyncIterator[bytes]:
         # One piece per statement: a download holds one piece in memory, and no lock between pieces.
         n = 0
-        while (row := self._db.execute("SELECT data FROM blob_pieces WHERE blob = ? AND n = ?", (blob, n)).fetchone()):
+        while row := self._db.execute("SELECT data FROM blob_pieces WHERE blob = ? AND n = ?", (blob, n)).fetchone():
             yield bytes(row[0])
             n += 1
 
