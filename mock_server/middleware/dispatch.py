@@ -74,9 +74,9 @@ class APIDispatch:
         form's text fields and part headers may take up to the body limit beside it)."""
         if content_type is None:
             raise errors.missing_content_type(MULTIPART)
-        if form.max_file_bytes and length is not None and length.isdigit():
-            if int(length) > form.max_file_bytes + text_limit:
-                raise errors.file_too_large(form.max_file_bytes)
+        declared = int(length) if length is not None and length.isdigit() else 0
+        if form.max_file_bytes and declared > form.max_file_bytes + text_limit:
+            raise errors.file_too_large(form.max_file_bytes)
         return Upload(receive, content_type, form, text_limit=text_limit, timeout=self.body_timeout)
 
 

@@ -720,7 +720,7 @@ class StoreConformance:
 
 async def thread_stats(store: Store) -> dict[str, int]:
     stats = await store.stats()
-    return {key: stats[key] for key in ("threads", "max_threads", "evicted")}  # type: ignore[literal-required]
+    return {key: stats[key] for key in ("threads", "max_threads", "evicted")}
 
 
 async def stream(*chunks: bytes) -> AsyncIterator[bytes]:
