@@ -26,6 +26,10 @@ from starlette.types import Message, Receive, Scope
 from .faults.model import Where
 
 DEFAULT_SIZE = 10_000
+# Of a multipart body (an upload) the journal keeps the start: the form fields a client sends before the file,
+# the file part's headers and its first bytes. The whole file is the store's; a second copy of every upload in
+# the journal would double what uploads cost.
+UPLOAD_KEPT = 4096
 # Header names and values joined by NUL, which HTTP allows in neither: one object instead of two a header.
 SEPARATOR = b"\0"
 METHODS = {method: method for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")}
@@ -146,6 +150,10 @@ class JournalEntry(NamedTuple):
         return f"{self.method} {self.path}{query} -> {self.status}{fault}{body}"
 
 
+def is_multipart(scope: Scope) -> bool:
+    return any(name == b"content-type" and value[:10].lower() == b"multipart/" for name, value in scope["headers"])
+
+
 class Recording:
     """A request in flight: what the middleware learns of it until its answer is sent. Its `receive` is the
     app's, recording the body as the app reads it; `__wrapped__` is the server's, which it wraps."""
@@ -172,7 +180,7 @@ class Recording:
         self._started = time.perf_counter()
         self._body: list[bytes] = []
         self._kept = 0
-        self._limit = body_limit
+        self._limit = min(body_limit, UPLOAD_KEPT) if is_multipart(scope) else body_limit
         self.__wrapped__ = receive
         self.body_done = False
         self.status: int | None = None
