@@ -148,7 +148,9 @@ def test_a_declared_length_past_the_limit_is_refused_before_the_body_is_read(
     stored_nothing(server, api)
 
 
-def test_a_file_that_passes_the_limit_as_it_streams_is_refused(server: BackgroundServer[MockApp], api: httpx.Client) -> None:
+def test_a_file_that_passes_the_limit_as_it_streams_is_refused(
+    server: BackgroundServer[MockApp], api: httpx.Client
+) -> None:
     def chunks() -> Iterator[bytes]:  # no Content-Length: only the streamed size can tell
         yield form(PURPOSE, closed=False) + part("file", b"", b"big.bin")[:-2]
         for _ in range(LIMIT // 1024 + 2):
@@ -164,7 +166,9 @@ def test_a_client_that_goes_away_half_way_leaves_nothing(server: BackgroundServe
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         sock.sendall(
             b"POST /v1/files HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-mock\r\n"
-            b"Content-Type: multipart/form-data; boundary=" + BOUNDARY.encode() + b"\r\n"
+            b"Content-Type: multipart/form-data; boundary="
+            + BOUNDARY.encode()
+            + b"\r\n"
             + f"Content-Length: {len(body)}\r\n\r\n".encode()
             + body[: len(body) // 2]
         )
@@ -190,7 +194,9 @@ def test_a_good_upload_keeps_its_bytes_expiry_and_only_the_start_in_the_journal(
     download = api.get(f"/files/{created['id']}/content")
     assert download.content == content and download.headers["content-length"] == str(len(content))
     # The JSON form of an object part, as Schemathesis sends it, says the same.
-    as_json = form(part("purpose", b"batch"), part("expires_after", b'{"anchor": "created_at", "seconds": 7200}'), GOOD_FILE)
+    as_json = form(
+        part("purpose", b"batch"), part("expires_after", b'{"anchor": "created_at", "seconds": 7200}'), GOOD_FILE
+    )
     again = upload(api, as_json).json()
     assert again["expires_at"] == again["created_at"] + 7200
     recorded = [e for e in journal(server, path="/v1/files", method="POST") if "données" in str(e["body"])]

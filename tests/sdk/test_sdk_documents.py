@@ -28,7 +28,7 @@ SDK_MAJOR, SDK_MINOR = (int(part) for part in openai.__version__.split(".")[:2])
 
 
 def vector_stores(client: Any) -> Any:
-    """Where this SDK keeps vector stores: `client.beta.vector_stores` from 1.21 to 1.65, then `client.vector_stores`."""
+    """Where this SDK keeps vector stores: `client.beta.vector_stores` in 1.21-1.65, then `client.vector_stores`."""
     return client.vector_stores if hasattr(client, "vector_stores") else client.beta.vector_stores
 
 
@@ -118,10 +118,14 @@ def test_the_same_with_the_async_client(server: BackgroundServer[MockApp]) -> No
 
 def test_files_and_vector_stores_survive_a_restart_on_sqlite(tmp_path: Path) -> None:
     store = f"sqlite:{tmp_path / 'mock.db'}"
-    with serving(*QUIET, "--store", store, "--poll-after-ms", "5") as first:
-        with OpenAI(base_url=f"{first.url}/v1", api_key="sk-durable", max_retries=0) as client:
-            data_id, store_id, refunds_id = fill(client)
-    with serving(*QUIET, "--store", store) as second:
-        with OpenAI(base_url=f"{second.url}/v1", api_key="sk-durable", max_retries=0) as client:
-            check_filled(client, data_id, store_id, refunds_id)
-            empty(client, data_id, store_id)
+    with (
+        serving(*QUIET, "--store", store, "--poll-after-ms", "5") as first,
+        OpenAI(base_url=f"{first.url}/v1", api_key="sk-durable", max_retries=0) as client,
+    ):
+        data_id, store_id, refunds_id = fill(client)
+    with (
+        serving(*QUIET, "--store", store) as second,
+        OpenAI(base_url=f"{second.url}/v1", api_key="sk-durable", max_retries=0) as client,
+    ):
+        check_filled(client, data_id, store_id, refunds_id)
+        empty(client, data_id, store_id)
