@@ -206,12 +206,17 @@ def upload_forms(contract: Contract | None = None) -> st.SearchStrategy[UploadFo
     return _uploads(_contract_path(contract))
 
 
+def bracketed_fields(after: Any) -> dict[str, str]:
+    """An object as the SDK sends it in a form: `expires_after[anchor]`, `expires_after[seconds]`."""
+    return {f"expires_after[{key}]": str(value) for key, value in dict(after).items()}
+
+
 @functools.cache
 def _uploads(contract_path: Path | None) -> st.SearchStrategy[UploadForm]:
     contract = Contract(contract_path) if contract_path is not None else _default_contract()
     properties = request_schema("createFile", contract)["properties"]
     expiry = from_schema({"$schema": DRAFT_7, **properties["expires_after"]})
-    bracketed = expiry.map(lambda after: {f"expires_after[{key}]": str(value) for key, value in after.items()})
+    bracketed = expiry.map(bracketed_fields)
     fields = st.builds(
         lambda purpose, extra: {"purpose": purpose, **extra},
         st.sampled_from(properties["purpose"]["enum"]),
