@@ -177,6 +177,11 @@ def file_not_found(file_id: str) -> APIError:
     return APIError(404, f"No such File object: {file_id}", param="id")
 
 
+def no_such_file(file_id: str, param: str) -> APIError:
+    # A request body naming a file no upload made: its own 400, not a 404, which would say the path is unknown.
+    return invalid_request(f"No file found with id '{file_id}'.", param=param)
+
+
 def download_refused(purpose: str) -> APIError:
     return invalid_request(f"Not allowed to download files of purpose: {purpose}")
 

@@ -123,8 +123,10 @@ def test_errors_name_what_is_missing(api: httpx.Client) -> None:
     wrong = api.get("/vector_stores/nope").json()["error"]
     assert wrong["message"] == "Invalid 'vector_store_id': 'nope'. Expected an ID that begins with 'vs'."
     store_id = api.post("/vector_stores", json={}).json()["id"]
-    unknown = api.post(f"/vector_stores/{store_id}/files", json={"file_id": "file-nope"})
-    assert unknown.status_code == 404
+    unknown = api.post(f"/vector_stores/{store_id}/files", json={"file_id": "file-nope"}).json()["error"]
+    assert (unknown["message"], unknown["param"]) == ("No file found with id 'file-nope'.", "file_id")
+    batch = api.post(f"/vector_stores/{store_id}/file_batches", json={"file_ids": ["file-nope"]}).json()["error"]
+    assert batch["param"] == "file_ids[0]"
     overlap = {"type": "static", "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 51}}
     refused = api.post("/vector_stores", json={"chunking_strategy": overlap}).json()["error"]
     assert refused["param"] == "chunking_strategy.static.chunk_overlap_tokens"

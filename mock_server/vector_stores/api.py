@@ -127,10 +127,17 @@ class VectorStoresAPI:
 
         return await self.store.update_record(project, VECTOR_STORE, store_id, counted)
 
+    async def known_file(self, project: str, file_id: str, param: str) -> None:
+        """The file a body names exists (in lenient mode, is made now), else the 400 naming where it was named."""
+        if self.lenient:
+            await self.files.file(project, file_id)
+        elif await self.store.get_record(project, "file", file_id) is None:
+            raise errors.no_such_file(file_id, param)
+
     async def attach(self, project: str, store_id: str, request: JSON, batch: str | None = None) -> JSON:
-        """A file into the store, in progress (attached again, it starts over with the new request)."""
+        """A file into the store, in progress (attached again, it starts over with the new request); its file
+        was checked by `known_file`."""
         file_id = request["file_id"]
-        await self.files.file(project, file_id)
         entry = vector_store_file_object(file_id, store_id, self.identity.now(), request)
         await self.store.put_record(
             project, VECTOR_STORE_FILE, member(store_id, file_id), {"file": entry, "batch": batch}, parent=store_id
@@ -151,8 +158,8 @@ class VectorStoresAPI:
 
     async def create_vector_store(self, call: Call) -> Response:
         body = call.body
-        for file_id in body.get("file_ids") or []:
-            await self.files.file(call.project, file_id)  # every file known before anything is made
+        for index, file_id in enumerate(body.get("file_ids") or []):
+            await self.known_file(call.project, file_id, f"file_ids[{index}]")  # before anything is made
         created_at = self.identity.now()
         store = vector_store_object(self.identity.hex_id("vs", created_at), created_at, body)
         await self.store.put_record(call.project, VECTOR_STORE, store["id"], store)
@@ -217,6 +224,7 @@ class VectorStoresAPI:
 
     async def create_file(self, call: Call) -> Response:
         store_id = (await self.vector_store(call))["id"]
+        await self.known_file(call.project, call.body["file_id"], "file_id")
         entry = await self.attach(call.project, store_id, call.body)
         await self.recount(call.project, store_id)
         return self.answer(entry, True)
@@ -226,6 +234,7 @@ class VectorStoresAPI:
         store_id, file_id = (await self.vector_store(call))["id"], call.path["file_id"]
         found = await self.store.get_record(call.project, VECTOR_STORE_FILE, member(store_id, file_id))
         if found is None and self.lenient:
+            await self.known_file(call.project, file_id, "file_id")
             await self.attach(call.project, store_id, {"file_id": file_id})
         await self.settle(call.project, store_id)
         found = await self.store.get_record(call.project, VECTOR_STORE_FILE, member(store_id, file_id))
@@ -290,8 +299,9 @@ class VectorStoresAPI:
         body = call.body
         shared = {key: body[key] for key in ("chunking_strategy", "attributes") if key in body}
         requests = body.get("files") or [{"file_id": file_id, **shared} for file_id in body.get("file_ids", [])]
-        for request in requests:
-            await self.files.file(call.project, request["file_id"])  # every file known before anything is made
+        where = "files[{}].file_id" if body.get("files") else "file_ids[{}]"
+        for index, request in enumerate(requests):
+            await self.known_file(call.project, request["file_id"], where.format(index))  # before anything is made
         created_at = self.identity.now()
         batch_id = self.identity.hex_id("vsfb", created_at)
         for request in requests:
