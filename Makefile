@@ -7,6 +7,10 @@ SDK1_SPEC ?= openai>=1.83,<2
 HOST ?= 127.0.0.1
 PORT ?= 4010
 
+# Bytecode kept: the suite starts a hundred Python processes (servers, the fuzz command, pytester runs), and
+# each would compile the package from source again where the environment forbids writing .pyc files.
+unexport PYTHONDONTWRITEBYTECODE
+
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SDK1_STAMP := $(SDK1_VENV)/.installed

@@ -1,6 +1,6 @@
 """The admin API under /__mock__ (WireMock's vocabulary), JSON in and out:
 
-    GET    /__mock__/health            {"status": "ok", "pid": ..., "store": {threads, max_threads, evicted}}, to anyone
+    GET    /__mock__/health            {"status": "ok", "pid": ..., "store": {threads, ...}}, to anyone
     POST   /__mock__/reset             threads, runtime fault rules, journal and counters back to the start
     GET    /__mock__/faults            the rules, with their counters
     POST   /__mock__/faults            add a rule (or a list of them); answers it with its id

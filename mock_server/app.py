@@ -17,6 +17,7 @@ from .admin import admin_routes
 from .budget import InFlight, Shares
 from .contract import Contract, OperationTable, Validators
 from .faults import FaultBook
+from .files import FilesAPI
 from .ids import Identity
 from .journal import Journal
 from .middleware.auth import BearerAuth
@@ -30,6 +31,7 @@ from .runs.pace import Pace
 from .settings import Settings
 from .store import Store, store_for
 from .threads import ThreadsAPI
+from .vector_stores import VectorStoresAPI
 
 
 class MockApp(Starlette):
@@ -42,7 +44,7 @@ class MockApp(Starlette):
         self.contract = Contract.load(settings.contract)
         self.identity = Identity(settings.seed)
         self.shares = Shares.of(settings.max_memory)
-        self.store: Store = store_for(settings.store, settings.max_threads)
+        self.store: Store = store_for(settings.store, settings.max_threads, settings.max_file_bytes)
         self.store.limit_memory(self.shares.store)
         self.in_flight = InFlight(self.shares.in_flight)
         lenient = settings.mode == "lenient"
@@ -51,14 +53,18 @@ class MockApp(Starlette):
         runs = RunsAPI(threads, self.replies, poll_after_ms=settings.poll_after_ms, pace=Pace.parse(settings.pace))
         self.streams = runs.streams
         threads.message_guard = runs.refuse_message_during_run
+        files = FilesAPI(self.store, self.identity, lenient=lenient)
+        vector_stores = VectorStoresAPI(files, poll_after_ms=settings.poll_after_ms)
         self.faults = FaultBook(settings.seed, settings.faults)
         self.journal = Journal(settings.journal_size, settings.max_body_size, max_bytes=self.shares.journal)
         rate_limit = RateLimit.parse(settings.rate_limit) if settings.rate_limit else None
         self.rate_limits = TokenBuckets(rate_limit) if rate_limit else None
         operations = OperationTable(
             self.contract,
-            Validators(self.contract, settings.max_body_size, id_patterns=not lenient),
-            {**threads.handlers(), **runs.handlers()},
+            Validators(
+                self.contract, settings.max_body_size, id_patterns=not lenient, max_file_bytes=settings.max_file_bytes
+            ),
+            {**threads.handlers(), **runs.handlers(), **files.handlers(), **vector_stores.handlers()},
         )
         super().__init__(
             routes=[

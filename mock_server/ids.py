@@ -8,6 +8,7 @@ import time
 
 ALPHABET = string.ascii_letters + string.digits
 ID_LENGTH = 24
+FILE_ID_LENGTH = 22
 # One random byte per id character, folded onto the 62 letters and digits by a translation table: ten
 # times faster than random.choices, with a bias (8 of 62 characters a little likelier) no client can see.
 _BYTE_TO_CHAR = bytes(ord(ALPHABET[i % len(ALPHABET)]) for i in range(256))
@@ -22,8 +23,19 @@ class Identity:
         self._requests = random.Random(None if seed is None else seed + 1)
         self._ticks = 0
 
+    def _token(self, length: int) -> str:
+        return self._ids.randbytes(length).translate(_BYTE_TO_CHAR).decode()
+
     def new_id(self, prefix: str) -> str:
-        return f"{prefix}_{self._ids.randbytes(ID_LENGTH).translate(_BYTE_TO_CHAR).decode()}"
+        return f"{prefix}_{self._token(ID_LENGTH)}"
+
+    def file_id(self) -> str:
+        """`file-` and 22 letters and digits, as files created since 2024-11-23 are named."""
+        return f"file-{self._token(FILE_ID_LENGTH)}"
+
+    def hex_id(self, prefix: str, created_at: int) -> str:
+        """`vs_` or `vsfb_` and 32 lowercase hex digits, the first 8 of them `created_at`, as 2025 ids are."""
+        return f"{prefix}_{created_at & 0xFFFFFFFF:08x}{self._ids.getrandbits(96):024x}"
 
     def request_id(self) -> str:
         return f"req_{self._requests.getrandbits(128):032x}"

@@ -30,6 +30,10 @@ DEFAULT_SIZE = 10_000
 BODY_KEPT = 64 * 1024
 # What an entry costs beyond its body, headers and query: the tuple, its numbers and strings.
 ENTRY_COST = 400
+# Of a multipart body (an upload) the journal keeps the start: the form fields a client sends before the file,
+# the file part's headers and its first bytes. The whole file is the store's; a second copy of every upload in
+# the journal would double what uploads cost.
+UPLOAD_KEPT = 4096
 # Header names and values joined by NUL, which HTTP allows in neither: one object instead of two a header.
 SEPARATOR = b"\0"
 METHODS = {method: method for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")}
@@ -167,6 +171,10 @@ class JournalEntry(NamedTuple):
         return f"{self.method} {self.path}{query} -> {self.status}{fault}{body}"
 
 
+def is_multipart(scope: Scope) -> bool:
+    return any(name == b"content-type" and value[:10].lower() == b"multipart/" for name, value in scope["headers"])
+
+
 class Recording:
     """A request in flight: what the middleware learns of it until its answer is sent. Its `receive` is the
     app's, recording the body as the app reads it; `__wrapped__` is the server's, which it wraps."""
@@ -195,7 +203,7 @@ class Recording:
         self._body: list[bytes] = []
         self._kept = 0
         self._size = 0
-        self._limit = body_kept
+        self._limit = min(body_kept, UPLOAD_KEPT) if is_multipart(scope) else body_kept
         self.__wrapped__ = receive
         self.body_done = False
         self.status: int | None = None

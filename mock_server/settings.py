@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .budget import DEFAULT_MAX_MEMORY, parse_size
-from .store.base import DEFAULT_MAX_THREADS
+from .store.base import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_THREADS
 
 ENV_PREFIX = "THREADS_MOCK_"
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
@@ -368,6 +368,15 @@ class Settings:
         "most threads the store keeps, all keys together; past it the least recently used thread and its "
         "messages are dropped, counted on /__mock__/health",
         metavar="N",
+        marker=True,
+    )
+    max_file_bytes: int = setting(
+        DEFAULT_MAX_FILE_BYTES,
+        INTEGER,
+        "most bytes of uploaded files the store keeps, all keys together, and so the largest upload (a larger "
+        "one gets 413 before it is read); past it the least recently used file is dropped, counted on "
+        "/__mock__/health",
+        metavar="BYTES",
         marker=True,
     )
     workers: int = setting(

@@ -1,6 +1,6 @@
 """Hypothesis strategies for Threads API request bodies, generated from the contract.
 
-Property tests of code that builds thread requests can draw from them::
+Property tests of code that builds thread, vector store or upload requests can draw from them::
 
     from hypothesis import given
     from mock_server import strategies
@@ -43,6 +43,15 @@ from .fuzzing.constraints import within_constraints
 JSON = dict[str, Any]
 DRAFT_7 = "http://json-schema.org/draft-07/schema#"
 REQUEST_OPERATIONS = ("createThread", "createMessage", "modifyThread", "modifyMessage")
+# Valid bodies only (no invalid_requests yet): the vector store operations' JSON bodies; uploads are `upload_forms`.
+VECTOR_STORE_OPERATIONS = (
+    "createVectorStore",
+    "modifyVectorStore",
+    "createVectorStoreFile",
+    "updateVectorStoreFileAttributes",
+    "createVectorStoreFileBatch",
+    "searchVectorStore",
+)
 # Keywords that only annotate; hypothesis-jsonschema has no use for them and may not know them.
 ANNOTATIONS = frozenset(
     {"title", "description", "examples", "example", "deprecated", "readOnly", "writeOnly", "discriminator", "xml"}
@@ -92,7 +101,8 @@ def request_schema(operation_id: str, contract: Contract | None = None) -> JSON:
     contract = contract or _default_contract()
     operation = contract.operations.get(operation_id)
     if operation is None or operation.body_schema is None:
-        raise ValueError(f"{operation_id!r} has no request body in the contract; try one of {REQUEST_OPERATIONS}")
+        known = REQUEST_OPERATIONS + VECTOR_STORE_OPERATIONS
+        raise ValueError(f"{operation_id!r} has no request body in the contract; try one of {known}")
     return {"$schema": DRAFT_7, **draft7(operation.body_schema)}
 
 
@@ -126,7 +136,7 @@ def draft7(schema: Any) -> Any:
 
 
 def requests(operation_id: str, contract: Contract | None = None) -> st.SearchStrategy[JSON]:
-    """Valid request bodies of any of `REQUEST_OPERATIONS`."""
+    """Valid request bodies of any of `REQUEST_OPERATIONS` and `VECTOR_STORE_OPERATIONS`."""
     return _valid(operation_id, _contract_path(contract))
 
 
@@ -148,6 +158,75 @@ def modify_thread_requests(contract: Contract | None = None) -> st.SearchStrateg
 def modify_message_requests(contract: Contract | None = None) -> st.SearchStrategy[JSON]:
     """Bodies of `POST /threads/{thread_id}/messages/{message_id}` that the API accepts."""
     return requests("modifyMessage", contract)
+
+
+def create_vector_store_requests(contract: Contract | None = None) -> st.SearchStrategy[JSON]:
+    """Bodies of `POST /vector_stores` that the API accepts (their `file_ids` name files that may not exist)."""
+    return requests("createVectorStore", contract)
+
+
+def modify_vector_store_requests(contract: Contract | None = None) -> st.SearchStrategy[JSON]:
+    """Bodies of `POST /vector_stores/{vector_store_id}` that the API accepts."""
+    return requests("modifyVectorStore", contract)
+
+
+def create_vector_store_file_requests(contract: Contract | None = None) -> st.SearchStrategy[JSON]:
+    """Bodies of `POST /vector_stores/{vector_store_id}/files` that the API accepts."""
+    return requests("createVectorStoreFile", contract)
+
+
+def update_vector_store_file_attributes_requests(contract: Contract | None = None) -> st.SearchStrategy[JSON]:
+    """Bodies of `POST /vector_stores/{vector_store_id}/files/{file_id}` that the API accepts."""
+    return requests("updateVectorStoreFileAttributes", contract)
+
+
+def create_vector_store_file_batch_requests(contract: Contract | None = None) -> st.SearchStrategy[JSON]:
+    """Bodies of `POST /vector_stores/{vector_store_id}/file_batches` that the API accepts."""
+    return requests("createVectorStoreFileBatch", contract)
+
+
+def search_vector_store_requests(contract: Contract | None = None) -> st.SearchStrategy[JSON]:
+    """Bodies of `POST /vector_stores/{vector_store_id}/search` that the API accepts."""
+    return requests("searchVectorStore", contract)
+
+
+@dataclass(frozen=True)
+class UploadForm:
+    """An upload `POST /files` accepts: its text fields as a client sends them (`expires_after[seconds]` and
+    the like), and the file."""
+
+    fields: dict[str, str]
+    filename: str
+    content: bytes
+
+
+def upload_forms(contract: Contract | None = None) -> st.SearchStrategy[UploadForm]:
+    """Uploads the API accepts, from the contract's form: a purpose it lists, a file of at least one byte,
+    and now and then an expiry within its bounds."""
+    return _uploads(_contract_path(contract))
+
+
+def bracketed_fields(after: Any) -> dict[str, str]:
+    """An object as the SDK sends it in a form: `expires_after[anchor]`, `expires_after[seconds]`."""
+    return {f"expires_after[{key}]": str(value) for key, value in dict(after).items()}
+
+
+@functools.cache
+def _uploads(contract_path: Path | None) -> st.SearchStrategy[UploadForm]:
+    contract = Contract(contract_path) if contract_path is not None else _default_contract()
+    properties = request_schema("createFile", contract)["properties"]
+    expiry = from_schema({"$schema": DRAFT_7, **properties["expires_after"]})
+    bracketed = expiry.map(bracketed_fields)
+    fields = st.builds(
+        lambda purpose, extra: {"purpose": purpose, **extra},
+        st.sampled_from(properties["purpose"]["enum"]),
+        st.one_of(st.just({}), bracketed),
+    )
+    # Printable names: the HTML form rules every client follows escape control characters and quotes.
+    printable = st.characters(codec="utf-8", exclude_categories=("Cc", "Cs"), exclude_characters='"\\/')
+    filenames = st.text(printable, min_size=1, max_size=40)
+    content = st.binary(min_size=max(1, properties["file"].get("minLength", 1)), max_size=2048)
+    return st.builds(UploadForm, fields, filenames, content)
 
 
 @functools.cache
@@ -417,9 +496,14 @@ MISTAKES: dict[str, dict[str, Mistake]] = {
 
 __all__ = [
     "REQUEST_OPERATIONS",
+    "VECTOR_STORE_OPERATIONS",
     "InvalidRequest",
+    "UploadForm",
     "create_message_requests",
     "create_thread_requests",
+    "create_vector_store_file_batch_requests",
+    "create_vector_store_file_requests",
+    "create_vector_store_requests",
     "invalid_create_message_requests",
     "invalid_create_thread_requests",
     "invalid_modify_message_requests",
@@ -428,6 +512,10 @@ __all__ = [
     "mistake_names",
     "modify_message_requests",
     "modify_thread_requests",
+    "modify_vector_store_requests",
     "request_schema",
     "requests",
+    "search_vector_store_requests",
+    "update_vector_store_file_attributes_requests",
+    "upload_forms",
 ]

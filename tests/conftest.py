@@ -17,7 +17,7 @@ from .helpers import HEADERS, SHARED_SSL
 # The SDK-1 virtualenv (make test-sdk1, only the sdk tests) installs the test extra alone; the property
 # tests import the fuzz extra's Hypothesis and hypothesis-jsonschema at collection. `make test-main` always
 # has them.
-HYPOTHESIS_TESTS = ["test_properties.py", "test_explain.py"]
+HYPOTHESIS_TESTS = ["test_properties.py", "test_explain.py", "test_document_properties.py"]
 collect_ignore = [] if importlib.util.find_spec("hypothesis_jsonschema") else HYPOTHESIS_TESTS
 
 

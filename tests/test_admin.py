@@ -115,7 +115,14 @@ def test_reset_clears_state_rules_journal_and_counters(start_server: Callable[..
 
 
 def test_health(admin: httpx.Client) -> None:
-    store = {"threads": 0, "max_threads": 100_000, "evicted": 0}  # the store's counts: tests/test_store.py
+    store = {  # the store's counts: tests/test_store.py
+        "threads": 0,
+        "max_threads": 100_000,
+        "evicted": 0,
+        "file_bytes": 0,
+        "max_file_bytes": 384 * 1024 * 1024,  # --max-file-bytes (512 MiB) within half the store's share
+        "files_evicted": 0,
+    }
     found = admin.get("/health").json()
     memory = found.pop("memory")
     assert found == {"status": "ok", "pid": os.getpid(), "store": store}

@@ -37,7 +37,7 @@ def anyio_backend() -> str:
 @pytest.fixture(params=["memory", "yielding"])
 def store_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """A backend registered for the test only: the memory store behind a turn of the event loop in every call."""
-    yielding = Backend("yielding", "yielding", lambda url, max_threads: Yielding(store_for("memory", max_threads)))
+    yielding = Backend("yielding", "yielding", lambda url, *limits: Yielding(store_for("memory", *limits)))
     monkeypatch.setitem(backends(), "yielding", yielding)
     return str(request.param)
 

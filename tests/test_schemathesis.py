@@ -20,7 +20,7 @@ SEED = 20260826
 KEY = "sk-contract-suite"
 # Enough for every phase to reach every operation and every check to run many times, while the whole of
 # `make test` stays under four minutes on two cores; `make fuzz` runs 500 per operation over HTTP.
-MAX_EXAMPLES = 20
+MAX_EXAMPLES = 10
 
 
 def fuzz_in_process(app: MockApp, *, phases: tuple[str, ...], max_examples: int) -> tuple[FuzzResult, dict[str, str]]:

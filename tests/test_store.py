@@ -20,7 +20,7 @@ import pytest
 from mock_server.server import BackgroundServer
 from mock_server.store import Contention, Store, StoreUnavailable, shared_between_processes, store_for
 from mock_server.store.backends.memory import MemoryStore
-from mock_server.store.conformance import message, set_metadata, thread
+from mock_server.store.conformance import message, set_metadata, thread, thread_stats
 
 from .helpers import HEADERS, tracked_within
 
@@ -87,7 +87,7 @@ def test_a_reopened_sqlite_store_has_everything(tmp_path: Path) -> None:
     run(first.close())
     second = opened(url, max_threads=2)
     assert run(second.get_thread("p", "thread_a")) is None
-    assert run(second.stats()) == {"threads": 2, "max_threads": 2, "evicted": 1}
+    assert run(thread_stats(second)) == {"threads": 2, "max_threads": 2, "evicted": 1}
     assert [t["id"] for t in run(second.threads("p"))] == ["thread_b", "thread_c"]
     run(second.close())
 
@@ -119,7 +119,7 @@ def test_memory_stays_flat_past_the_bound() -> None:
         after = tracemalloc.get_traced_memory()[0]
     finally:
         tracemalloc.stop()
-    assert run(store.stats()) == {"threads": 1000, "max_threads": 1000, "evicted": 5000}
+    assert run(thread_stats(store)) == {"threads": 1000, "max_threads": 1000, "evicted": 5000}
     assert full < 1000 * 2048, f"{full / 1000:.0f} bytes per thread held"
     # The store's dicts keep the larger tables that churn gave them (about 15% here); a leak of the 5,000
     # evicted threads would be several times `full`.
@@ -225,4 +225,12 @@ def test_health_shows_the_store_and_its_evictions(
         assert client.get(f"/threads/{first}").status_code == 404
         health = httpx.get(f"{server.url}/__mock__/health")
         assert health.status_code == 200
-        assert health.json()["store"] == {"threads": 2, "max_threads": 2, "evicted": 1}
+        assert health.json()["store"] == {
+            "threads": 2,
+            "max_threads": 2,
+            "evicted": 1,
+            "file_bytes": 0,
+            # In memory, files take at most half the store's share of --max-memory (768 MiB of 1 GiB).
+            "max_file_bytes": 384 * 1024**2 if backend == "memory" else 512 * 1024**2,
+            "files_evicted": 0,
+        }

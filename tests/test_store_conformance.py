@@ -20,13 +20,13 @@ from mock_server.store.conformance import (
 
 
 def sqlite_factory(tmp_path: Path) -> StoreFactory:
-    return lambda max_threads: store_for(f"sqlite:{tmp_path / 'store.db'}", max_threads)
+    return lambda *limits: store_for(f"sqlite:{tmp_path / 'store.db'}", *limits)
 
 
 class TestMemoryStore(StoreConformance):
     @pytest.fixture
     def store_factory(self) -> StoreFactory:
-        return lambda max_threads: store_for("memory", max_threads)
+        return lambda *limits: store_for("memory", *limits)
 
 
 class TestSqliteStore(StoreConformance):
@@ -38,14 +38,14 @@ class TestSqliteStore(StoreConformance):
 class TestYieldingMemoryStore(StoreConformance):
     @pytest.fixture
     def store_factory(self) -> StoreFactory:
-        return lambda max_threads: Yielding(store_for("memory", max_threads))
+        return lambda *limits: Yielding(store_for("memory", *limits))
 
 
 class TestYieldingSqliteStore(StoreConformance):
     @pytest.fixture
     def store_factory(self, tmp_path: Path) -> StoreFactory:
         make = sqlite_factory(tmp_path)
-        return lambda max_threads: Yielding(make(max_threads))
+        return lambda *limits: Yielding(make(*limits))
 
 
 class IgnoresVersions(MemoryStore):

@@ -3,7 +3,7 @@ own error. (The fuzzer's twin, `mock_server.fuzzing.constraints`, keeps generate
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .. import errors
@@ -12,28 +12,30 @@ from ..errors import param_path
 Constraint = Callable[[dict[str, Any]], None]
 
 
+def chunking_strategies(node: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    """Every `chunking_strategy` in a body, wherever it sits (a thread's vector store helper, a vector store,
+    a file, a batch or one file of a batch), with its path."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "chunking_strategy":
+                yield (*path, key), value
+            else:
+                yield from chunking_strategies(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from chunking_strategies(value, (*path, index))
+
+
 def chunk_overlap_at_most_half(body: dict[str, Any]) -> None:
     """`chunk_overlap_tokens` may be at most half of `max_chunk_size_tokens` (prose in OpenAI's spec)."""
-    file_search = ((body.get("tool_resources") or {}).get("file_search")) or {}
-    for index, store in enumerate(file_search.get("vector_stores") or []):
-        strategy = store.get("chunking_strategy") or {}
-        static = strategy.get("static") if strategy.get("type") == "static" else None
+    for path, strategy in chunking_strategies(body):
+        static = strategy.get("static") if isinstance(strategy, dict) and strategy.get("type") == "static" else None
         if not static:
             continue
         limit = static["max_chunk_size_tokens"] // 2
         overlap = static["chunk_overlap_tokens"]
         if overlap > limit:
-            name = param_path(
-                [
-                    "tool_resources",
-                    "file_search",
-                    "vector_stores",
-                    index,
-                    "chunking_strategy",
-                    "static",
-                    "chunk_overlap_tokens",
-                ]
-            )
+            name = param_path([*path, "static", "chunk_overlap_tokens"])
             raise errors.invalid_request(
                 f"Invalid '{name}': integer above maximum value. Expected a value <= {limit} "
                 f"(half of max_chunk_size_tokens), but got {overlap} instead.",
@@ -43,7 +45,13 @@ def chunk_overlap_at_most_half(body: dict[str, Any]) -> None:
 
 
 CONSTRAINTS: dict[str, tuple[Constraint, ...]] = {
-    "createThread": (chunk_overlap_at_most_half,),
+    operation: (chunk_overlap_at_most_half,)
+    for operation in (
+        "createThread",
+        "createVectorStore",
+        "createVectorStoreFile",
+        "createVectorStoreFileBatch",
+    )
 }
 
 

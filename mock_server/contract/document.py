@@ -13,6 +13,7 @@ import yaml
 CONTRACT_NAME = "openai-threads.yaml"
 # libyaml's loader parses the contract ten times faster than the pure-Python one.
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+BODY_MEDIA_TYPES = ("application/json", "multipart/form-data")
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
@@ -41,6 +42,8 @@ class Operation:
     parameters: tuple[Parameter, ...]
     body_schema: dict[str, Any] | None
     body_required: bool
+    # The request body's media type: application/json, or multipart/form-data for an upload.
+    body_media_type: str | None
     responses: dict[str, dict[str, Any]] = field(repr=False)
 
     def params_in(self, location: str) -> tuple[Parameter, ...]:
@@ -100,7 +103,9 @@ class Contract:
             for p in resolved["parameters"]
         )
         body = resolved.get("requestBody") or {}
-        body_schema = body.get("content", {}).get("application/json", {}).get("schema")
+        content = body.get("content", {})
+        media_type = next((m for m in BODY_MEDIA_TYPES if m in content), None)
+        body_schema = content[media_type].get("schema") if media_type is not None else None
         return Operation(
             operation_id=spec["operationId"],
             method=method.upper(),
@@ -108,6 +113,7 @@ class Contract:
             parameters=parameters,
             body_schema=body_schema,
             body_required=bool(body.get("required", False)),
+            body_media_type=media_type,
             responses=resolved.get("responses", {}),
         )
 

@@ -251,6 +251,13 @@ def explain(error: jsonschema.ValidationError, prefix: Sequence[str | int] = ())
     return word(key, path, **facts)
 
 
+def in_validator_words(error: jsonschema.ValidationError, prefix: Sequence[str | int] = ()) -> APIError:
+    """The error as the real `/files` validator worded it: Python jsonschema's own message, then ` - 'path'`
+    where the value sits below the top (`'x' is not one of [...] - 'purpose'`); `param` that path, `code` null."""
+    where = ".".join(str(part) for part in [*prefix, *error.absolute_path])
+    return errors.invalid_request(f"{error.message} - '{where}'" if where else error.message, param=where or None)
+
+
 def explain_alternatives(error: jsonschema.ValidationError, prefix: Sequence[str | int]) -> APIError:
     """anyOf/oneOf: the branch the value was meant for (by type, then by its discriminating property),
     explained by that branch's first error."""

@@ -20,26 +20,29 @@ from .. import errors
 from ..errors import param_path
 from . import constraints
 from .document import Contract, Operation
-from .explain import enum_values, error_order, expected_label, explain, got_label, schema_types
+from .explain import enum_values, error_order, expected_label, explain, got_label, in_validator_words, schema_types
+from .forms import FormSchema
 
 INTEGER = re.compile(r"^-?[0-9]+$")
 
 
 class SchemaCheck:
-    """One schema, compiled twice: jsonschema-rs to decide, jsonschema to explain."""
+    """One schema, compiled twice: jsonschema-rs to decide, jsonschema to explain (in the words its
+    `x-error-wording` names: the Assistants API's table by default, or `jsonschema`'s own)."""
 
     def __init__(self, schema: Mapping[str, Any]) -> None:
         self.fast = jsonschema_rs.validator_for(dict(schema), validate_formats=True)
         self.slow = jsonschema.Draft202012Validator(
             schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
         )
+        self.explain = in_validator_words if schema.get("x-error-wording") == "jsonschema" else explain
 
     def check(self, instance: Any, prefix: Sequence[str | int] = ()) -> None:
         if self.fast.is_valid(instance):
             return
         found = sorted(self.slow.iter_errors(instance), key=error_order)
         if found:
-            raise explain(found[0], prefix)
+            raise self.explain(found[0], prefix)
         # The two validators disagree only on rare format edge cases; the fast one decides.
         first = next(iter(self.fast.iter_errors(instance)))
         where = param_path([*prefix, *first.instance_path]) or None
@@ -66,7 +69,9 @@ def coerce_query_value(schema: Mapping[str, Any], raw: str) -> Any:
 class OperationValidator:
     """Everything the contract says about one operation's request, checked in the real API's order."""
 
-    def __init__(self, operation: Operation, max_body_size: int, *, id_patterns: bool = True) -> None:
+    def __init__(
+        self, operation: Operation, max_body_size: int, *, id_patterns: bool = True, max_file_bytes: int = 0
+    ) -> None:
         self.operation = operation
         self.max_body_size = max_body_size
         self.beta_required = any(p.name.lower() == "openai-beta" for p in operation.params_in("header"))
@@ -83,7 +88,13 @@ class OperationValidator:
         self.path_check = SchemaCheck(object_schema(path_params))
         self.query_params = {p.name: p for p in operation.params_in("query")}
         self.query_check = SchemaCheck(object_schema(self.query_params.values())) if self.query_params else None
-        self.body_check = SchemaCheck(operation.body_schema) if operation.body_schema is not None else None
+        # An upload's form is read as it streams (middleware/uploads.py), never as one JSON body.
+        self.form: FormSchema | None = None
+        self.body_check: SchemaCheck | None = None
+        if operation.body_schema is not None and operation.body_media_type == "multipart/form-data":
+            self.form = FormSchema(operation.body_schema, SchemaCheck(operation.body_schema), max_file_bytes)
+        elif operation.body_schema is not None:
+            self.body_check = SchemaCheck(operation.body_schema)
         self.constraints = constraints.for_operation(operation.operation_id)
 
     def check_beta(self, value: str | None) -> None:
@@ -189,9 +200,11 @@ def is_json_media_type(content_type: str) -> bool:
 
 
 class Validators:
-    def __init__(self, contract: Contract, max_body_size: int, *, id_patterns: bool = True) -> None:
+    def __init__(
+        self, contract: Contract, max_body_size: int, *, id_patterns: bool = True, max_file_bytes: int = 0
+    ) -> None:
         self.by_operation = {
-            op_id: OperationValidator(op, max_body_size, id_patterns=id_patterns)
+            op_id: OperationValidator(op, max_body_size, id_patterns=id_patterns, max_file_bytes=max_file_bytes)
             for op_id, op in contract.operations.items()
         }
 

@@ -15,13 +15,9 @@ from typing import Any, TypeGuard
 
 def within_constraints(body: Any) -> Any:
     """The request body with each static chunking overlap lowered to half its chunk size, at most."""
-    if not isinstance(body, dict):
-        return body
-    resources = body.get("tool_resources")
-    file_search = resources.get("file_search") if isinstance(resources, dict) else None
-    stores = file_search.get("vector_stores") if isinstance(file_search, dict) else None
-    for store in stores if isinstance(stores, list) else ():
-        strategy = store.get("chunking_strategy") if isinstance(store, dict) else None
+    from ..contract.constraints import chunking_strategies
+
+    for _, strategy in list(chunking_strategies(body)):
         static = strategy.get("static") if isinstance(strategy, dict) else None
         if not isinstance(static, dict):
             continue

@@ -70,7 +70,10 @@ def resolve_checks(requested: Sequence[str] | None, *, against_mock: bool) -> tu
 
 # Operations whose valid requests a run's state can refuse with 400, and what positive_data_acceptance
 # otherwise takes (Schemathesis's default).
-STATE_REFUSALS = "^(createMessage|createRun|submitToolOuputsToRun|cancelRun)$"
+STATE_REFUSALS = (
+    "^(createMessage|createRun|submitToolOuputsToRun|cancelRun|downloadFile|cancelVectorStoreFileBatch"
+    "|createVectorStore|createVectorStoreFile|createVectorStoreFileBatch)$"
+)
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 # Schemathesis's own list of what rejects invalid data (its documented default), and 413: a body past the
 # server's size limit is refused before it is read. (A 5xx is judged by `not_a_server_error`.)
@@ -118,7 +121,9 @@ def config_data(
     if "positive_data_acceptance" in checks:
         # The real API refused these valid requests when a run's state forbade them (a message or a run on
         # a thread whose run is active, outputs for a run not in requires_action, cancelling a finished
-        # run): the 400s of `errors.active_run_blocks_*` and co., which no generator can foresee.
+        # run), downloading a file of a purpose that may not be downloaded, cancelling a finished file batch,
+        # naming a file no upload made: the 400s of `errors.active_run_blocks_*` and co., which no generator
+        # can foresee.
         data["operations"] = [
             {
                 "include-operation-id-regex": STATE_REFUSALS,

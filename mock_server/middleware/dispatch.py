@@ -4,19 +4,21 @@ API, the contract documents, an unknown URL) goes on to Starlette's router."""
 
 from __future__ import annotations
 
-import asyncio
 from urllib.parse import parse_qsl
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import errors
 from ..budget import InFlight
 from ..contract import OperationTable, allowed
+from ..contract.forms import FormSchema
 from ..responses import send_json
 from ..types import Call
+from .bodies import read_body
+from .uploads import MULTIPART, Upload
 
 
 def request_headers(scope: Scope) -> tuple[str | None, str | None, str | None]:
@@ -30,52 +32,6 @@ def request_headers(scope: Scope) -> tuple[str | None, str | None, str | None]:
         elif name == b"content-length":
             length = value.decode("latin-1")
     return beta, content_type, length
-
-
-async def read_body(
-    receive: Receive, limit: int, declared_length: str | None, timeout: float, in_flight: InFlight | None = None
-) -> bytes:
-    """The body, refused with 413 as soon as it is larger than the limit, before the rest is read. A body
-    that comes in pieces holds its bytes against the budget's in-flight share while it is read, and is
-    refused with 503 when that share is full."""
-    if declared_length is not None and declared_length.isdigit() and int(declared_length) > limit:
-        raise errors.body_too_large(limit)
-    first = await receive()
-    chunks = [body_of(first)]
-    size = len(chunks[0])
-    if size > limit:
-        raise errors.body_too_large(limit)
-    if not first.get("more_body", False):
-        return chunks[0]
-    # Only a body that comes in pieces pays for a timer and the count: it is the one that may never end,
-    # and the one many slow clients could pile up.
-    held = 0
-    try:
-        async with asyncio.timeout(timeout):
-            while True:
-                if in_flight is not None:
-                    in_flight.take(size - held)
-                    held = size
-                message = await receive()
-                chunks.append(body_of(message))
-                size += len(chunks[-1])
-                if size > limit:
-                    raise errors.body_too_large(limit)
-                if not message.get("more_body", False):
-                    break
-    except TimeoutError:
-        raise errors.body_timeout(timeout) from None
-    finally:
-        if in_flight is not None:
-            in_flight.give_back(held)
-    return b"".join(chunks)
-
-
-def body_of(message: Message) -> bytes:
-    if message["type"] == "http.disconnect":
-        raise errors.client_gone()
-    chunk: bytes = message.get("body", b"")
-    return chunk
 
 
 class APIDispatch:
@@ -102,14 +58,30 @@ class APIDispatch:
         if validator.query_params:
             query = validator.check_query(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
         body = {}
+        upload = None
         if validator.body_check is not None:
             raw = await read_body(receive, validator.max_body_size, length, self.body_timeout, self.in_flight)
             body = validator.check_body(raw, content_type)
-        result = await handler(Call(scope["state"]["project"], found.path_params, query, body, scope["headers"]))
+        elif validator.form is not None:
+            upload = self.upload(receive, validator.form, content_type, length, validator.max_body_size)
+        call = Call(scope["state"]["project"], found.path_params, query, body, scope["headers"], upload)
+        result = await handler(call)
         if isinstance(result, Response):
             await result(scope, receive, send)
         else:
             await send_json(send, result)
+
+    def upload(
+        self, receive: Receive, form: FormSchema, content_type: str | None, length: str | None, text_limit: int
+    ) -> Upload:
+        """An upload, refused before any of it is read when its Content-Length says the file cannot fit (the
+        form's text fields and part headers may take up to the body limit beside it)."""
+        if content_type is None:
+            raise errors.missing_content_type(MULTIPART)
+        declared = int(length) if length is not None and length.isdigit() else 0
+        if form.max_file_bytes and declared > form.max_file_bytes + text_limit:
+            raise errors.file_too_large(form.max_file_bytes)
+        return Upload(receive, content_type, form, text_limit=text_limit, timeout=self.body_timeout)
 
 
 async def http_exception(request: Request, exc: Exception) -> Response:

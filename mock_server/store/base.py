@@ -7,8 +7,9 @@ A backend is one module in `store/backends/` with a subclass of `Store` and a `r
 from __future__ import annotations
 
 import logging
+import sys
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeAlias, TypedDict
 
@@ -19,6 +20,11 @@ Change = Callable[[JSON], JSON]
 # a counter, a write stamp, or the stored bytes themselves; callers never look inside.
 Version: TypeAlias = object
 DEFAULT_MAX_THREADS = 100_000
+# The real API took files of up to 512 MB; the mock's default budget for all files together is one such file.
+DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024
+# A blob is kept in pieces of about this size, whatever pieces the client sent: few objects per file (a
+# client that sends a byte at a time would otherwise cost an object per byte) and no copy of the whole.
+BLOB_PIECE = 256 * 1024
 # How often `update_*` reads again after losing to another writer. Memory and SQLite never lose (nothing
 # interleaves inside their calls); a network backend loses about once per concurrent writer.
 UPDATE_ATTEMPTS = 64
@@ -35,10 +41,21 @@ class Contention(RuntimeError):
     """An update lost to other writers UPDATE_ATTEMPTS times in a row."""
 
 
+class BlobTooLarge(ValueError):
+    """A blob that cannot fit in max_file_bytes, even with every other blob evicted."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"a blob may hold at most {limit} bytes")
+        self.limit = limit
+
+
 class Stats(TypedDict):
     threads: int  # held now, all projects together
     max_threads: int
     evicted: int  # least recently used threads dropped to stay within max_threads, since the last reset
+    file_bytes: int  # the bytes of the blobs held now (uploaded files), all projects together
+    max_file_bytes: int
+    files_evicted: int  # least recently used blob records dropped to stay within max_file_bytes
 
 
 class MemoryUse(TypedDict):
@@ -67,20 +84,52 @@ def check_max_threads(max_threads: int) -> int:
     return max_threads
 
 
-def warn_eviction(max_threads: int, max_bytes: int | None = None) -> None:
-    # Once per store: under a fuzzer every create may evict, and a line per eviction would bury the log.
-    if max_bytes is not None:
+def check_max_file_bytes(max_file_bytes: int) -> int:
+    if max_file_bytes < 1:
+        raise ValueError(f"max_file_bytes must be at least 1, got {max_file_bytes}")
+    return max_file_bytes
+
+
+# What is bounded: the setting, the unit it counts, and what one eviction drops.
+BOUNDS = {"thread": ("max_threads", "threads"), "file": ("max_file_bytes", "bytes")}
+
+
+def warn_eviction(limit: int, what: str = "thread") -> None:
+    # Once per store and bound: under a fuzzer every create may evict, and a line per eviction would bury the log.
+    if what == "memory":
         log.warning(
             "the store holds its share of --max-memory (%d bytes): from now on the least recently used "
             "threads are evicted to make room (counted on /__mock__/health; raise --max-memory to keep more)",
-            max_bytes,
+            limit,
         )
         return
+    setting, unit = BOUNDS[what]
     log.warning(
-        "the store holds max_threads=%d threads: from now on the least recently used thread is evicted "
-        "for each new one (counted on /__mock__/health; raise --max-threads to keep more)",
-        max_threads,
+        "the store holds %s=%d %s: from now on the least recently used %s is evicted "
+        "for each new one (counted on /__mock__/health; raise --%s to keep more)",
+        setting,
+        limit,
+        unit,
+        what,
+        setting.replace("_", "-"),
     )
+
+
+async def pieces(chunks: AsyncIterable[bytes], limit: int) -> AsyncIterator[bytes]:
+    """The bytes of `chunks` in pieces of BLOB_PIECE (the last one shorter), raising BlobTooLarge as soon as
+    they pass `limit`: what every backend stores, one piece in memory at a time."""
+    buffer = bytearray()
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise BlobTooLarge(limit)
+        buffer += chunk
+        while len(buffer) >= BLOB_PIECE:
+            yield bytes(buffer[:BLOB_PIECE])
+            del buffer[:BLOB_PIECE]
+    if buffer or size == 0:
+        yield bytes(buffer)
 
 
 @dataclass(frozen=True)
@@ -90,6 +139,10 @@ class ListQuery:
     after: str | None = None
     before: str | None = None
     run_id: str | None = None
+
+
+# Every record of a kind under a parent, oldest first: for the lists that filter before they page.
+EVERYTHING = ListQuery(limit=sys.maxsize - 1, order="asc")
 
 
 @dataclass(frozen=True)
@@ -115,6 +168,11 @@ class Store(ABC):
     creation order under a `parent` (a run's thread, a step's run; "" for top-level ones). Putting an id that
     exists replaces its data and keeps its place. A thread that goes (deleted, replaced or evicted) takes the
     records under it and the records under those with it: a run's steps go with its thread.
+
+    A blob record (an uploaded file) is a top-level record that owns bytes: `put_blob_record` streams them in
+    and publishes the record with them, `read_blob` streams them out, `delete_record` takes them with it. All
+    blobs together stay within `max_file_bytes`: past it the least recently used blob records go, record and
+    bytes (a put and a `read_blob` are uses; `get_record` is not), counted and warned about as threads are.
     """
 
     @abstractmethod
@@ -194,6 +252,20 @@ class Store(ABC):
 
     @abstractmethod
     async def list_records(self, project: str, kind: str, parent: str, query: ListQuery) -> Page: ...
+
+    # -- blob records
+
+    @abstractmethod
+    async def put_blob_record(
+        self, project: str, kind: str, record_id: str, chunks: AsyncIterable[bytes], make: Callable[[int], JSON]
+    ) -> JSON:
+        """Reads `chunks` to their end, then puts the record `make(size)` (top-level) with those bytes, as one
+        step: nothing of it shows before it answers the record. When `chunks` raises, or the bytes pass
+        max_file_bytes (BlobTooLarge), nothing is kept and the error goes on. One piece is held at a time."""
+
+    @abstractmethod
+    async def read_blob(self, project: str, kind: str, record_id: str) -> AsyncIterator[bytes] | None:
+        """The bytes of a blob record, in pieces; None when there is no such blob."""
 
     # -- the whole store
 

@@ -5,7 +5,7 @@ A backend's test module runs the whole suite with one class and the fixture that
     class TestSqliteStore(StoreConformance):
         @pytest.fixture
         def store_factory(self, tmp_path: Path) -> StoreFactory:
-            return lambda max_threads: store_for(f"sqlite:{tmp_path / 'store.db'}", max_threads)
+            return lambda *limits: store_for(f"sqlite:{tmp_path / 'store.db'}", *limits)
 
 Every store of one test comes from the same factory call site (a durable backend: the same file or server),
 is opened before use and closed after the test. Run it also on `Yielding(...)` around the backend: that is
@@ -17,15 +17,27 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import pytest
 
-from .base import JSON, ListQuery, Page, Stats, Store, Version, Versioned, page_of
+from .base import (
+    BLOB_PIECE,
+    DEFAULT_MAX_FILE_BYTES,
+    JSON,
+    BlobTooLarge,
+    ListQuery,
+    Page,
+    Stats,
+    Store,
+    Version,
+    Versioned,
+    page_of,
+)
 
 T = TypeVar("T")
-StoreFactory = Callable[[int], Store]  # max_threads -> a store, not opened yet
+StoreFactory = Callable[[int, int], Store]  # max_threads, max_file_bytes -> a store, not opened yet
 MakeStore = Callable[..., Awaitable[Store]]
 Read = Callable[[], Awaitable[Versioned | None]]
 Replace = Callable[[JSON, Version], Awaitable[Version | None]]
@@ -111,6 +123,14 @@ class Yielding(Store):
 
     async def list_records(self, project: str, kind: str, parent: str, query: ListQuery) -> Page:
         return await self._turn(self.inner.list_records(project, kind, parent, query))
+
+    async def put_blob_record(
+        self, project: str, kind: str, record_id: str, chunks: AsyncIterable[bytes], make: Callable[[int], JSON]
+    ) -> JSON:
+        return await self._turn(self.inner.put_blob_record(project, kind, record_id, chunks, make))
+
+    async def read_blob(self, project: str, kind: str, record_id: str) -> AsyncIterator[bytes] | None:
+        return await self._turn(self.inner.read_blob(project, kind, record_id))
 
     async def stats(self) -> Stats:
         return await self._turn(self.inner.stats())
@@ -253,8 +273,8 @@ class StoreConformance:
         """Opens stores of the backend under test, closed after the test."""
         opened: list[Store] = []
 
-        async def make(max_threads: int = 100_000) -> Store:
-            store = store_factory(max_threads)
+        async def make(max_threads: int = 100_000, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Store:
+            store = store_factory(max_threads, max_file_bytes)
             await store.open()
             opened.append(store)
             return store
@@ -375,11 +395,11 @@ class StoreConformance:
         store = await make_store(max_threads=2)
         for i in range(3):
             await store.create_thread(f"project{i}", thread("thread_a"), [message("msg_1", "thread_a")])
-        assert await store.stats() == {"threads": 2, "max_threads": 2, "evicted": 1}
+        assert await thread_stats(store) == {"threads": 2, "max_threads": 2, "evicted": 1}
         await store.delete_thread("project2", "thread_a")
         assert (await store.stats())["threads"] == 1
         await store.clear()
-        assert await store.stats() == {"threads": 0, "max_threads": 2, "evicted": 0}
+        assert await thread_stats(store) == {"threads": 0, "max_threads": 2, "evicted": 0}
         assert await store.get_thread("project1", "thread_a") is None
         await store.create_thread("p", thread("thread_a"), [])
         assert (await page(store.list_messages("p", "thread_a", ListQuery()))).items == []
@@ -535,7 +555,7 @@ class StoreConformance:
         assert await store.get_thread("p", "thread_1") is None
         assert await store.get_message("p", "thread_1", "msg_1") is None
         assert [t["id"] for t in await store.threads("p")] == ["thread_0", "thread_2", "thread_3"]
-        assert await store.stats() == {"threads": 3, "max_threads": 3, "evicted": 1}
+        assert await thread_stats(store) == {"threads": 3, "max_threads": 3, "evicted": 1}
 
     async def test_eviction_is_one_order_for_all_projects_and_is_counted(self, make_store: MakeStore) -> None:
         store = await make_store(max_threads=2)
@@ -547,7 +567,7 @@ class StoreConformance:
         assert await store.get_thread("one", "thread_a") is not None
         for i in range(5):
             await store.create_thread("three", thread(f"thread_{i}"), [])
-        assert await store.stats() == {"threads": 2, "max_threads": 2, "evicted": 6}
+        assert await thread_stats(store) == {"threads": 2, "max_threads": 2, "evicted": 6}
         assert [t["id"] for t in await store.threads("three")] == ["thread_3", "thread_4"]
 
     async def test_eviction_is_logged_once(self, make_store: MakeStore, caplog: pytest.LogCaptureFixture) -> None:
@@ -617,6 +637,111 @@ class StoreConformance:
         assert len(await left_of(store, "p", "thread_b", "run_thread_b")) == 4
         assert len(await left_of(store, "q", "thread_a", "run_thread_a")) == 4
         assert await store.get_record("p", "assistant", "asst_1") == {"id": "asst_1"}
+
+    # -- blob records (uploaded files)
+
+    async def test_a_blob_record_streams_in_and_out_with_its_record(self, store: Store) -> None:
+        big = bytes(range(256)) * (BLOB_PIECE // 128 + 3)  # several pieces, the last one short
+        record = await store.put_blob_record(
+            "p", "file", "file-a", stream(big[:1000], big[1000:]), file_record("file-a")
+        )
+        assert record == {"id": "file-a", "bytes": len(big)}
+        assert await store.get_record("p", "file", "file-a") == record
+        assert (await store.list_records("p", "file", "", ListQuery())).items == [record]
+        assert await blob_of(store, "p", "file-a") == big
+        await store.put_blob_record("p", "file", "file-e", stream(), file_record("file-e"))
+        assert await blob_of(store, "p", "file-e") == b""
+        assert await blob_of(store, "q", "file-a") is None
+        assert await store.read_blob("p", "file", "file-x") is None
+        assert (await store.stats())["file_bytes"] == len(big)
+
+    async def test_a_blob_that_fails_half_way_leaves_nothing(self, store: Store) -> None:
+        with pytest.raises(ConnectionResetError):
+            await store.put_blob_record("p", "file", "file-a", broken_stream(b"x" * 10), file_record("file-a"))
+        assert await store.get_record("p", "file", "file-a") is None
+        assert await store.read_blob("p", "file", "file-a") is None
+        assert (await store.stats())["file_bytes"] == 0
+
+        def refuse(size: int) -> JSON:
+            raise ValueError(f"{size} bytes refused")
+
+        with pytest.raises(ValueError, match="3 bytes refused"):
+            await store.put_blob_record("p", "file", "file-a", stream(b"abc"), refuse)
+        assert await store.read_blob("p", "file", "file-a") is None
+
+    async def test_blob_records_go_with_delete_and_clear(self, store: Store) -> None:
+        await store.put_blob_record("p", "file", "file-a", stream(b"abc"), file_record("file-a"))
+        await store.put_blob_record("p", "file", "file-b", stream(b"defg"), file_record("file-b"))
+        assert await store.delete_record("p", "file", "file-a")
+        assert await store.read_blob("p", "file", "file-a") is None
+        assert (await store.stats())["file_bytes"] == 4
+        await store.clear()
+        assert await store.read_blob("p", "file", "file-b") is None
+        assert (await store.stats())["file_bytes"] == 0
+
+    async def test_past_max_file_bytes_the_least_recently_used_blob_goes(
+        self, make_store: MakeStore, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        store = await make_store(max_file_bytes=10)
+        with caplog.at_level(logging.WARNING, logger="threads_mock.store"):
+            for name in ("a", "b", "c"):
+                await store.put_blob_record("p", "file", f"file-{name}", stream(b"x" * 3), file_record(f"file-{name}"))
+            assert await blob_of(store, "p", "file-a") == b"xxx"  # a use: file-b is now the least recently used
+            await store.put_blob_record("q", "file", "file-d", stream(b"y" * 4), file_record("file-d"))
+            await store.put_blob_record("q", "file", "file-e", stream(b"z" * 3), file_record("file-e"))
+        assert await store.get_record("p", "file", "file-b") is None
+        assert await store.read_blob("p", "file", "file-b") is None
+        assert await store.get_record("p", "file", "file-c") is None
+        assert [await blob_of(store, p, f) for p, f in (("p", "file-a"), ("q", "file-d"), ("q", "file-e"))] == [
+            b"xxx",
+            b"yyyy",
+            b"zzz",
+        ]
+        stats = await store.stats()
+        assert (stats["file_bytes"], stats["max_file_bytes"], stats["files_evicted"]) == (10, 10, 2)
+        warnings = [r.getMessage() for r in caplog.records if r.name == "threads_mock.store"]
+        assert len(warnings) == 1 and "max_file_bytes=10" in warnings[0] and "least recently used" in warnings[0]
+
+    async def test_a_blob_larger_than_max_file_bytes_is_refused_and_evicts_nothing(self, make_store: MakeStore) -> None:
+        store = await make_store(max_file_bytes=10)
+        await store.put_blob_record("p", "file", "file-a", stream(b"x" * 6), file_record("file-a"))
+        with pytest.raises(BlobTooLarge) as refused:
+            await store.put_blob_record("p", "file", "file-b", stream(b"y" * 6, b"y" * 5), file_record("file-b"))
+        assert refused.value.limit == 10
+        assert await store.get_record("p", "file", "file-b") is None
+        assert await blob_of(store, "p", "file-a") == b"x" * 6
+
+    async def test_a_closed_store_opens_again_with_its_blobs(self, store: Store) -> None:
+        await store.put_blob_record("p", "file", "file-a", stream(b"kept"), file_record("file-a"))
+        await store.close()
+        await store.open()
+        assert await blob_of(store, "p", "file-a") == b"kept"
+
+
+async def thread_stats(store: Store) -> dict[str, int]:
+    stats = await store.stats()
+    return {key: stats[key] for key in ("threads", "max_threads", "evicted")}
+
+
+async def stream(*chunks: bytes) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        await asyncio.sleep(0)  # as a client's body arrives: other calls run in between
+        yield chunk
+
+
+async def broken_stream(*chunks: bytes) -> AsyncIterator[bytes]:
+    async for chunk in stream(*chunks):
+        yield chunk
+    raise ConnectionResetError("the client went away half way")
+
+
+def file_record(record_id: str) -> Callable[[int], JSON]:
+    return lambda size: {"id": record_id, "bytes": size}
+
+
+async def blob_of(store: Store, project: str, record_id: str) -> bytes | None:
+    pieces = await store.read_blob(project, "file", record_id)
+    return None if pieces is None else b"".join([piece async for piece in pieces])
 
 
 async def found(call: Awaitable[T | None]) -> T:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import backends as backends_package
-from .base import DEFAULT_MAX_THREADS, Store
+from .base import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_THREADS, Store
 
 DEFAULT_SCHEME = "memory"
 
@@ -17,8 +17,9 @@ DEFAULT_SCHEME = "memory"
 class Backend:
     scheme: str  # what a --store URL starts with, before the first colon
     url_form: str  # as help and errors show it: `sqlite:PATH`
-    # The URL and max_threads -> a store, not opened yet; a ValueError says what is wrong with the URL.
-    create: Callable[[str, int], Store]
+    # The URL, max_threads and max_file_bytes -> a store, not opened yet; a ValueError says what is wrong with
+    # the URL.
+    create: Callable[[str, int, int], Store]
     # Whether several worker processes opening the same URL see one state (what --workers needs).
     shared_between_processes: bool = False
     # What a user should know of it, for the --store help: `lost on exit`.
@@ -57,12 +58,12 @@ def backends_help() -> str:
     return " or ".join(described)
 
 
-def store_for(url: str, max_threads: int = DEFAULT_MAX_THREADS) -> Store:
+def store_for(url: str, max_threads: int = DEFAULT_MAX_THREADS, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Store:
     """The store a `--store` URL names, not opened yet; raises ValueError with a message fit for the command line."""
     backend = backend_for(url)
     if backend is None:
         raise ValueError(f"unknown store {url!r}; known: {known_urls()}")
-    return backend.create(url, max_threads)
+    return backend.create(url, max_threads, max_file_bytes)
 
 
 def shared_between_processes(url: str) -> bool:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import itertools
 import sys
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from typing import Any
 
 import orjson
 
 from ..base import (
+    DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MAX_THREADS,
     JSON,
     ListQuery,
@@ -21,7 +22,9 @@ from ..base import (
     TooLarge,
     Version,
     Versioned,
+    check_max_file_bytes,
     check_max_threads,
+    pieces,
     warn_eviction,
 )
 from ..registry import Backend, register
@@ -37,6 +40,7 @@ def encode(obj: JSON) -> bytes:
 
 
 ThreadKey = tuple[str, str]
+RecordKey = tuple[str, str, str]
 # What holding an object costs beyond its encoded bytes (measured: 100,000 threads of one message each hold
 # about 1,240 bytes a thread in all, ~450 of them JSON): a thread's keys, its places in four dicts and its
 # empty message dict; a message's or a record's key, dict slot and bytes header.
@@ -72,7 +76,7 @@ class MemoryStore(Store):
     of 100,000 threads adds nothing to the young collections that run between requests. Few objects per
     thread, too: a full store slows the allocator down less."""
 
-    def __init__(self, max_threads: int = DEFAULT_MAX_THREADS) -> None:
+    def __init__(self, max_threads: int = DEFAULT_MAX_THREADS, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> None:
         # Every project's threads in one order, least recently used first: the bound is per store.
         self._threads: OrderedDict[ThreadKey, bytes] = OrderedDict()
         self._creation: dict[ThreadKey, None] = {}  # the same keys, in creation order
@@ -90,6 +94,12 @@ class MemoryStore(Store):
         self._records: dict[tuple[str, str, str], tuple[str, bytes]] = {}
         self._children: dict[tuple[str, str, str], dict[str, None]] = {}
         self._kinds: set[str] = set()
+        # (project, kind, id) -> the blob's pieces, least recently used first; the one copy of its bytes.
+        self._blobs: OrderedDict[RecordKey, tuple[bytes, ...]] = OrderedDict()
+        self._blob_bytes = 0
+        self._max_file_bytes = check_max_file_bytes(max_file_bytes)
+        self._files_evicted = 0
+        self._files_warned = False
 
     def _touch(self, key: ThreadKey) -> bytes | None:
         found = self._threads.get(key)
@@ -114,14 +124,22 @@ class MemoryStore(Store):
                 entry = self._records.pop((project, kind, record_id), None)
                 if entry is not None:
                     self._bytes -= ITEM_COST + len(entry[1])
+                    self._drop_blob((project, kind, record_id))
                     dropped.append(record_id)
         return dropped
 
+    def _drop_blob(self, key: RecordKey) -> None:
+        blob = self._blobs.pop(key, None)
+        if blob is not None:
+            self._blob_bytes -= sum(map(len, blob))
+
     def limit_memory(self, max_bytes: int) -> None:
+        # Uploaded files take at most half the store's share, and threads what files leave of it.
         self._max_bytes = max_bytes
+        self._max_file_bytes = min(self._max_file_bytes, max_bytes // 2)
 
     def memory(self) -> MemoryUse:
-        return {"bytes": self._bytes, "max_bytes": self._max_bytes}
+        return {"bytes": self._bytes + self._blob_bytes, "max_bytes": self._max_bytes}
 
     def _make_room(self, size: int, keep: ThreadKey | None = None, held: int = 0) -> None:
         """Room for `size` more bytes, the least recently used threads (but `keep`) evicted for it; refused
@@ -131,16 +149,17 @@ class MemoryStore(Store):
         if keep is not None and held + size > self._max_bytes // THREAD_SHARE:
             # Else one client filling one thread would evict every other thread of every project.
             raise TooLarge(held + size, self._max_bytes // THREAD_SHARE)
-        if self._bytes + size <= self._max_bytes:
+        room = self._max_bytes - self._blob_bytes
+        if self._bytes + size <= room:
             return
         for evicted in list(self._threads):
-            if self._bytes + size <= self._max_bytes:
+            if self._bytes + size <= room:
                 return
             if evicted != keep:
                 self._evict(evicted, for_bytes=True)
-        if self._bytes + size > self._max_bytes:
-            # What cannot be evicted (assistants, the kept thread's runs) leaves no room.
-            raise TooLarge(size, self._max_bytes - (self._bytes - held))
+        if self._bytes + size > room:
+            # What cannot be evicted (assistants, the kept thread's runs, files) leaves no room.
+            raise TooLarge(size, room - (self._bytes - held))
 
     def _evict(self, key: ThreadKey, *, for_bytes: bool = False) -> None:
         del self._threads[key]
@@ -148,7 +167,10 @@ class MemoryStore(Store):
         self._evicted += 1
         if not self._warned:
             self._warned = True
-            warn_eviction(self._max_threads, self._max_bytes if for_bytes else None)
+            if for_bytes and self._max_bytes is not None:
+                warn_eviction(self._max_bytes, "memory")
+            else:
+                warn_eviction(self._max_threads)
 
     def _put_message(self, key: ThreadKey, message: JSON) -> bytes:
         message_id = message["id"]
@@ -325,14 +347,58 @@ class MemoryStore(Store):
         del self._records[key]
         self._children[(project, kind, entry[0])].pop(record_id, None)
         self._bytes -= ITEM_COST + len(entry[1])
+        self._drop_blob(key)
         return True
 
     async def list_records(self, project: str, kind: str, parent: str, query: ListQuery) -> Page:
         chosen, has_more = page_from(self._children.get((project, kind, parent), {}), query)
         return Page([orjson.loads(self._records[(project, kind, rid)][1]) for rid in chosen], has_more)
 
+    async def put_blob_record(
+        self, project: str, kind: str, record_id: str, chunks: AsyncIterable[bytes], make: Callable[[int], JSON]
+    ) -> JSON:
+        # Pieces collected first, published after: nothing shows (or is evicted for it) until the last arrived.
+        kept = tuple([piece async for piece in pieces(chunks, self._max_file_bytes)])
+        size = sum(map(len, kept))
+        record = make(size)
+        key = (sys.intern(project), kind, record_id)
+        self._drop_blob(key)
+        await self.put_record(project, kind, record_id, record)
+        self._blobs[key] = kept
+        self._blob_bytes += size
+        while self._blob_bytes > self._max_file_bytes:
+            oldest = next(iter(self._blobs))
+            await self.delete_record(*oldest)
+            self._drop_blob(oldest)
+            self._files_evicted += 1
+            if not self._files_warned:
+                self._files_warned = True
+                warn_eviction(self._max_file_bytes, "file")
+        if self._max_bytes is not None:
+            # The file's room comes out of the threads' when both together pass the store's share.
+            for evicted in list(self._threads):
+                if self._bytes + self._blob_bytes <= self._max_bytes:
+                    break
+                self._evict(evicted, for_bytes=True)
+        return record
+
+    async def read_blob(self, project: str, kind: str, record_id: str) -> AsyncIterator[bytes] | None:
+        key = (project, kind, record_id)
+        blob = self._blobs.get(key)
+        if blob is None:
+            return None
+        self._blobs.move_to_end(key)
+        return each(blob)
+
     async def stats(self) -> Stats:
-        return {"threads": len(self._threads), "max_threads": self._max_threads, "evicted": self._evicted}
+        return {
+            "threads": len(self._threads),
+            "max_threads": self._max_threads,
+            "evicted": self._evicted,
+            "file_bytes": self._blob_bytes,
+            "max_file_bytes": self._max_file_bytes,
+            "files_evicted": self._files_evicted,
+        }
 
     async def clear(self) -> None:
         self._threads.clear()
@@ -344,12 +410,20 @@ class MemoryStore(Store):
         self._thread_bytes.clear()
         self._bytes = 0
         self._evicted = 0
+        self._blobs.clear()
+        self._blob_bytes = 0
+        self._files_evicted = 0
 
 
-def memory_store(url: str, max_threads: int) -> MemoryStore:
+async def each(pieces: tuple[bytes, ...]) -> AsyncIterator[bytes]:
+    for piece in pieces:
+        yield piece
+
+
+def memory_store(url: str, max_threads: int, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> MemoryStore:
     if url not in ("memory", "memory:", ""):
         raise ValueError(f"the memory store takes nothing after 'memory:', got {url!r}")
-    return MemoryStore(max_threads)
+    return MemoryStore(max_threads, max_file_bytes)
 
 
 register(Backend("memory", "memory", memory_store, summary="lost on exit"))

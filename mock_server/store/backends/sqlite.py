@@ -7,13 +7,15 @@ searched or ordered: the project and id, creation order (`seq`), the run id, and
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
 
 from ..base import (
+    DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MAX_THREADS,
     JSON,
     ListQuery,
@@ -23,8 +25,10 @@ from ..base import (
     StoreUnavailable,
     Version,
     Versioned,
+    check_max_file_bytes,
     check_max_threads,
     page_of,
+    pieces,
     warn_eviction,
 )
 from ..registry import Backend, register
@@ -73,14 +77,42 @@ CREATE TRIGGER IF NOT EXISTS thread_records_removed AFTER DELETE ON threads BEGI
     DELETE FROM records WHERE project = OLD.project AND parent = OLD.id;
 END;
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-INSERT OR IGNORE INTO counters VALUES ('threads', 0), ('evicted', 0);
+INSERT OR IGNORE INTO counters VALUES ('threads', 0), ('evicted', 0), ('files_evicted', 0);
 -- count(*) scans the table; these keep the count exact inside the same transactions, cascades included.
 CREATE TRIGGER IF NOT EXISTS thread_added AFTER INSERT ON threads
     BEGIN UPDATE counters SET value = value + 1 WHERE name = 'threads'; END;
 CREATE TRIGGER IF NOT EXISTS thread_removed AFTER DELETE ON threads
     BEGIN UPDATE counters SET value = value - 1 WHERE name = 'threads'; END;
+-- A blob record's bytes, in pieces. A blob is written piece by piece, each in its own statement, while
+-- `complete` is 0 (an upload in flight, invisible), and published in one transaction with its record.
+CREATE TABLE IF NOT EXISTS blobs (
+    seq INTEGER PRIMARY KEY,
+    project TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    used INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    complete INTEGER NOT NULL,
+    started REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS blobs_by_id ON blobs (project, kind, id);
+CREATE INDEX IF NOT EXISTS blobs_by_use ON blobs (complete, used);
+CREATE TABLE IF NOT EXISTS blob_pieces (
+    blob INTEGER NOT NULL REFERENCES blobs (seq) ON DELETE CASCADE,
+    n INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (blob, n)
+);
+-- A blob record takes its bytes with it, however it goes (deleted, or with its thread).
+CREATE TRIGGER IF NOT EXISTS record_blob_removed AFTER DELETE ON records BEGIN
+    DELETE FROM blobs WHERE project = OLD.project AND kind = OLD.kind AND id = OLD.id AND complete = 1;
+END;
 COMMIT;
 """
+
+# An upload cut short by a crash leaves pieces the next start removes: those older than this, so that an upload
+# in flight in a sibling worker (which may start later, after a restart) is left alone.
+ABANDONED_UPLOAD_SECONDS = 3600.0
 
 # Every call on a thread is a use: it makes the thread the most recently used, last in line for eviction.
 USE = "UPDATE threads SET used = (SELECT max(used) FROM threads) + 1 WHERE project = ? AND id = ?"
@@ -107,10 +139,14 @@ class SqliteStore(Store):
     returns to a state it has left.
     """
 
-    def __init__(self, path: Path | str, max_threads: int = DEFAULT_MAX_THREADS) -> None:
+    def __init__(
+        self, path: Path | str, max_threads: int = DEFAULT_MAX_THREADS, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    ) -> None:
         self.path = Path(path)
         self._max_threads = check_max_threads(max_threads)
+        self._max_file_bytes = check_max_file_bytes(max_file_bytes)
         self._warned = False
+        self._files_warned = False
         self._connection: sqlite3.Connection | None = None
 
     async def open(self) -> None:
@@ -118,6 +154,9 @@ class SqliteStore(Store):
             return
         try:
             self._connection = connect(self.path)
+            self._connection.execute(
+                "DELETE FROM blobs WHERE complete = 0 AND started < ?", (time.time() - ABANDONED_UPLOAD_SECONDS,)
+            )
         except sqlite3.Error as error:
             raise StoreUnavailable(f"cannot open the sqlite store {str(self.path)!r}: {error}") from error
 
@@ -312,15 +351,96 @@ class SqliteStore(Store):
         chosen, has_more = page_of(list(data), query)
         return Page([loads(data[record_id]) for record_id in chosen], has_more)
 
+    async def put_blob_record(
+        self, project: str, kind: str, record_id: str, chunks: AsyncIterable[bytes], make: Callable[[int], JSON]
+    ) -> JSON:
+        # Each piece is its own short statement: a slow upload never holds the write lock between pieces.
+        (blob,) = self._db.execute(
+            "INSERT INTO blobs (project, kind, id, used, size, complete, started) VALUES (?, ?, ?, 0, 0, 0, ?)"
+            " RETURNING seq",
+            (project, kind, record_id, time.time()),
+        ).fetchone()
+        size = 0
+        try:
+            async for n, piece in aenumerate(pieces(chunks, self._max_file_bytes)):
+                self._db.execute("INSERT INTO blob_pieces (blob, n, data) VALUES (?, ?, ?)", (blob, n, piece))
+                size += len(piece)
+            record = make(size)
+        except BaseException:
+            self._db.execute("DELETE FROM blobs WHERE seq = ?", (blob,))
+            raise
+        with self._transaction() as db:
+            db.execute(
+                "DELETE FROM blobs WHERE project = ? AND kind = ? AND id = ? AND complete = 1",
+                (project, kind, record_id),
+            )
+            db.execute(
+                "UPDATE blobs SET complete = 1, size = ?, used = (SELECT coalesce(max(used), 0) + 1 FROM blobs)"
+                " WHERE seq = ?",
+                (size, blob),
+            )
+            db.execute(
+                "INSERT INTO records (project, kind, id, parent, data) VALUES (?, ?, ?, '', ?)"
+                " ON CONFLICT (project, kind, id) DO UPDATE SET parent = excluded.parent, data = excluded.data",
+                (project, kind, record_id, orjson.dumps(record)),
+            )
+            evicted = self._evict_blobs(db)
+        if evicted and not self._files_warned:
+            self._files_warned = True
+            warn_eviction(self._max_file_bytes, "file")
+        return record
+
+    def _evict_blobs(self, db: sqlite3.Connection) -> int:
+        """Drops the least recently used blob records until the blobs fit; answers how many went."""
+        (held,) = db.execute("SELECT coalesce(sum(size), 0) FROM blobs WHERE complete = 1").fetchone()
+        excess = int(held) - self._max_file_bytes
+        evicted = 0
+        oldest = db.execute("SELECT project, kind, id, size FROM blobs WHERE complete = 1 ORDER BY used").fetchall()
+        for project, kind, record_id, size in oldest:
+            if excess <= 0:
+                break
+            # The record's trigger takes the blob with it; the second statement covers a blob left without one.
+            db.execute("DELETE FROM records WHERE project = ? AND kind = ? AND id = ?", (project, kind, record_id))
+            db.execute("DELETE FROM blobs WHERE project = ? AND kind = ? AND id = ?", (project, kind, record_id))
+            excess -= size
+            evicted += 1
+        if evicted:
+            db.execute("UPDATE counters SET value = value + ? WHERE name = 'files_evicted'", (evicted,))
+        return evicted
+
+    async def read_blob(self, project: str, kind: str, record_id: str) -> AsyncIterator[bytes] | None:
+        row = self._db.execute(
+            "UPDATE blobs SET used = (SELECT max(used) FROM blobs) + 1"
+            " WHERE project = ? AND kind = ? AND id = ? AND complete = 1 RETURNING seq",
+            (project, kind, record_id),
+        ).fetchone()
+        return None if row is None else self._pieces(int(row[0]))
+
+    async def _pieces(self, blob: int) -> AsyncIterator[bytes]:
+        # One piece per statement: a download holds one piece in memory, and no lock between pieces.
+        n = 0
+        while row := self._db.execute("SELECT data FROM blob_pieces WHERE blob = ? AND n = ?", (blob, n)).fetchone():
+            yield bytes(row[0])
+            n += 1
+
     async def stats(self) -> Stats:
         counts = dict(self._db.execute("SELECT name, value FROM counters").fetchall())
-        return {"threads": counts["threads"], "max_threads": self._max_threads, "evicted": counts["evicted"]}
+        (held,) = self._db.execute("SELECT coalesce(sum(size), 0) FROM blobs WHERE complete = 1").fetchone()
+        return {
+            "threads": counts["threads"],
+            "max_threads": self._max_threads,
+            "evicted": counts["evicted"],
+            "file_bytes": int(held),
+            "max_file_bytes": self._max_file_bytes,
+            "files_evicted": counts["files_evicted"],
+        }
 
     async def clear(self) -> None:
         with self._transaction() as db:
             db.execute("DELETE FROM messages")
             db.execute("DELETE FROM threads")
             db.execute("DELETE FROM records")
+            db.execute("DELETE FROM blobs WHERE complete = 1")
             db.execute("UPDATE counters SET value = 0")
 
 
@@ -384,8 +504,8 @@ def page(db: sqlite3.Connection, thread: int, query: ListQuery) -> tuple[list[by
     return chosen, len(rows) > query.limit
 
 
-def sqlite_store(url: str, max_threads: int) -> SqliteStore:
-    return SqliteStore(sqlite_path(url), max_threads)
+def sqlite_store(url: str, max_threads: int, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> SqliteStore:
+    return SqliteStore(sqlite_path(url), max_threads, max_file_bytes)
 
 
 register(
@@ -397,6 +517,13 @@ register(
         summary="a file that survives restarts and crashes and is shared by --workers",
     )
 )
+
+
+async def aenumerate(items: AsyncIterable[bytes]) -> AsyncIterator[tuple[int, bytes]]:
+    n = 0
+    async for item in items:
+        yield n, item
+        n += 1
 
 
 def loads(data: bytes) -> JSON:
