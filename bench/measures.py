@@ -138,6 +138,9 @@ class Memory:
     rss_after: int
     rate: float
     note: str
+    # What the memory budget counts (from /__mock__/health), per stored thread and per journal entry.
+    counted_per_thread: float | None = None
+    counted_per_entry: float | None = None
 
     @property
     def per_thread(self) -> float:
@@ -153,6 +156,16 @@ def stored_threads(url: str) -> int | None:
     status, body = call(url, Request("GET", "/__mock__/health"))
     store = body.get("store") if status == 200 and isinstance(body, dict) else None
     return store.get("threads") if isinstance(store, dict) else None
+
+
+def counted_bytes(url: str) -> tuple[float, float] | None:
+    """The memory budget's count per stored thread and per journal entry, when the mock reports it."""
+    status, body = call(url, Request("GET", "/__mock__/health"))
+    memory = body.get("memory") if status == 200 and isinstance(body, dict) else None
+    if not isinstance(memory, dict):
+        return None
+    threads, entries = body["store"]["threads"], memory["journal"]["entries"]
+    return memory["store"]["bytes"] / max(1, threads), memory["journal"]["bytes"] / max(1, entries)
 
 
 def memory(options: argparse.Namespace, generator: LoadGenerator, pin: list[str], work: Path) -> Memory:
@@ -179,7 +192,8 @@ def memory(options: argparse.Namespace, generator: LoadGenerator, pin: list[str]
         if stored_before is not None and stored_after is not None:
             created = stored_after - stored_before
             note += ", thread count from /__mock__/health"
-        return Memory(created, warmup, before, after, load.rps, note)
+        counted = counted_bytes(server.url)
+        return Memory(created, warmup, before, after, load.rps, note, *(counted or (None, None)))
     finally:
         server.stop()
 

@@ -57,6 +57,20 @@ def cpu_model() -> str:
 
 
 @dataclass
+class Uploads:
+    """The server's RSS growth for `files` uploads of `size` bytes each (bench/uploads.py)."""
+
+    files: int
+    size: int
+    rss_before: int
+    rss_after: int
+
+    @property
+    def growth(self) -> float:
+        return (self.rss_after - self.rss_before) / (self.files * self.size)
+
+
+@dataclass
 class Report:
     command: str
     options: argparse.Namespace
@@ -69,6 +83,7 @@ class Report:
     memory: Memory | None = None
     startup: dict[str, list[float]] = field(default_factory=dict)
     fixture: Fixture | None = None
+    uploads: Uploads | None = None
     profiles: list[Path] = field(default_factory=list)
     load_after: str = ""
 
@@ -138,7 +153,7 @@ class Report:
         return lines
 
     def other_table(self) -> list[str]:
-        if not (self.memory or self.startup or self.fixture):
+        if not (self.memory or self.startup or self.fixture or self.uploads):
             return []
         lines = ["| measure | value | target | result |", "| --- | ---: | ---: | --- |"]
         if self.memory:
@@ -149,6 +164,11 @@ class Report:
                 f"journal; {m.note}) | {m.per_100k_mb:.1f} MB ({m.per_thread:,.0f} B/thread) | "
                 f"<= {MEMORY_TARGET_MB:.0f} MB | {mark(m.per_100k_mb <= MEMORY_TARGET_MB)} |"
             )
+            if m.counted_per_thread is not None and m.counted_per_entry is not None:
+                lines.append(
+                    f"| bytes the memory budget counts (`/__mock__/health`): per stored thread with one message, "
+                    f"per journal entry | {m.counted_per_thread:,.0f} B, {m.counted_per_entry:,.0f} B | - | - |"
+                )
         if self.startup:
             mock, base = self.startup["mock"], self.startup["baseline"]
             lines.append(
@@ -157,6 +177,13 @@ class Report:
                 f"{mark(median(mock) <= STARTUP_TARGET_S)} |"
             )
             lines.append(f"| the same for the baseline app, for comparison | {median(base):.2f} s | - | - |")
+        if self.uploads:
+            u = self.uploads
+            lines.append(
+                f"| resident memory growth for {u.files} uploads of {u.size:,} bytes (`POST /v1/files`, memory "
+                f"store, journal on; bench/uploads.py) | {u.growth:.2f} x the bytes uploaded | <= 1.30 x | "
+                f"{mark(u.growth <= 1.3)} |"
+            )
         if self.fixture:
             f = self.fixture
             lines.append(

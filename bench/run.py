@@ -22,14 +22,15 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import uploads
 from .load import load_generator
 from .measures import fixture_startup, memory, profile, startup, throughput
-from .report import Report
+from .report import Report, Uploads
 from .scenarios import SCENARIOS
 from .servers import BenchError
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ("throughput", "memory", "startup", "fixture")
+PARTS = ("throughput", "memory", "startup", "fixture", "uploads")
 
 
 def pinning() -> tuple[list[str], list[str], str]:
@@ -128,6 +129,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 report.startup = startup(options, server_pin)
             if "fixture" in options.parts:
                 report.fixture = fixture_startup(options, work)
+            if "uploads" in options.parts:
+                files, size = (4, 1_000_000) if options.quick else (40, 4_000_000)
+                report.uploads = Uploads(files, size, *uploads.measure(files, size, work))
             if options.profile:
                 report.profiles = profile(options, generator, server_pin, work)
     except BenchError as error:
