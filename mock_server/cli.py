@@ -54,6 +54,9 @@ def parser() -> argparse.ArgumentParser:
         if option.cli:
             add_option(serve, option)
     fuzz_options.add_parser(commands)
+    # Listed here for --help; `main` hands them their arguments whole (start passes serve's options on).
+    commands.add_parser("start", help="start the mock in the background and return once it answers")
+    commands.add_parser("stop", help="stop the mock `start` left running")
     return root
 
 
@@ -249,6 +252,11 @@ def worker_app() -> MockApp:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given[:1] in (["start"], ["stop"]):
+        from . import background
+
+        return background.start(given[1:]) if given[0] == "start" else background.stop(given[1:])
     args = vars(parser().parse_args(argv))
     command = args.pop("command")
     if command == "serve":
