@@ -34,20 +34,17 @@ its pid, port and url files. Succeeds when no mock is running."""
 
 
 def start_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="threads-mock start", description=START_HELP)
-    parser.add_argument("--state-dir", default=DEFAULT_STATE_DIR, metavar="DIR", help="default .threads-mock")
-    parser.add_argument(
-        "--wait", type=float, default=30.0, metavar="SECONDS", help="how long to wait for it to answer (30)"
-    )
-    return parser
+    return state_parser("start", START_HELP, 30.0, "how long to wait for it to answer (30)")
 
 
 def stop_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="threads-mock stop", description=STOP_HELP)
+    return state_parser("stop", STOP_HELP, 10.0, "how long before SIGKILL follows SIGTERM (10)")
+
+
+def state_parser(command: str, description: str, wait: float, wait_help: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=f"threads-mock {command}", description=description)
     parser.add_argument("--state-dir", default=DEFAULT_STATE_DIR, metavar="DIR", help="default .threads-mock")
-    parser.add_argument(
-        "--wait", type=float, default=10.0, metavar="SECONDS", help="how long before SIGKILL follows SIGTERM (10)"
-    )
+    parser.add_argument("--wait", type=float, default=wait, metavar="SECONDS", help=wait_help)
     return parser
 
 

@@ -208,3 +208,8 @@ def refusing_port() -> Iterator[int]:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         yield port
+
+
+def collapse(names: list[str]) -> list[str]:
+    """Stream event names with each run of the same name (the deltas) counted once."""
+    return [name for i, name in enumerate(names) if i == 0 or name != names[i - 1]]

@@ -27,7 +27,7 @@ from mock_server.server import BackgroundServer
 from mock_server.store import ListQuery, Store, store_for
 from mock_server.store.conformance import Yielding
 
-from .helpers import HEADERS, TEXT_REPLY_EVENTS, wait_until
+from .helpers import HEADERS, TEXT_REPLY_EVENTS, collapse, wait_until
 
 pytestmark = pytest.mark.anyio
 
@@ -50,10 +50,6 @@ def sse(lines: Iterator[str]) -> Iterator[tuple[str, Any]]:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-def collapse(names: list[str]) -> list[str]:
-    return [name for i, name in enumerate(names) if i == 0 or name != names[i - 1]]
 
 
 def admin(server: BackgroundServer, path: str, body: Any) -> None:

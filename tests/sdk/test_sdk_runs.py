@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import openai
 import pytest
 from openai import AssistantEventHandler, AsyncAssistantEventHandler, AsyncOpenAI, OpenAI
@@ -14,31 +12,12 @@ from openai.types.beta import AssistantStreamEvent
 
 from mock_server.server import BackgroundServer
 
-from ..helpers import TEXT_REPLY_EVENTS
+from ..helpers import TEXT_REPLY_EVENTS, collapse
 
 pytestmark = [pytest.mark.sdk, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 TEXT_EVENTS = TEXT_REPLY_EVENTS
 WEATHER = {"match": "weather", "tool_calls": [{"function": "get_weather", "arguments": {"city": "Paris"}}]}
-
-
-@pytest.fixture
-def client(server: BackgroundServer) -> Iterator[OpenAI]:
-    with OpenAI(base_url=server.base_url, api_key="sk-mock", max_retries=0) as sdk:
-        yield sdk
-
-
-@pytest.fixture
-def add_reply(server: BackgroundServer) -> Any:
-    def add(**rule: Any) -> None:
-        httpx.post(f"{server.base_url.removesuffix('/v1')}/__mock__/replies", json=rule).raise_for_status()
-
-    return add
-
-
-def collapse(names: list[str]) -> list[str]:
-    """The event names with each run of deltas counted once."""
-    return [name for i, name in enumerate(names) if i == 0 or name != names[i - 1]]
 
 
 class Recorder(AssistantEventHandler):

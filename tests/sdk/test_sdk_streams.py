@@ -8,35 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from openai import AssistantEventHandler, AsyncOpenAI, OpenAI
 from openai.types.beta import AssistantStreamEvent
 
 from mock_server.server import BackgroundServer
 
-from ..helpers import TEXT_REPLY_EVENTS
+from ..helpers import TEXT_REPLY_EVENTS, collapse
 
 pytestmark = [pytest.mark.sdk, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 TEN_WORDS = "one two three four five six seven eight nine ten"
-
-
-@pytest.fixture
-def client(server: BackgroundServer) -> Iterator[OpenAI]:
-    with OpenAI(base_url=server.base_url, api_key="sk-mock", max_retries=0) as sdk:
-        yield sdk
-
-
-@pytest.fixture
-def add_reply(server: BackgroundServer) -> Any:
-    def add(**rule: Any) -> None:
-        httpx.post(f"{server.base_url.removesuffix('/v1')}/__mock__/replies", json=rule).raise_for_status()
-
-    return add
 
 
 class Timed(AssistantEventHandler):
@@ -55,10 +39,6 @@ class Timed(AssistantEventHandler):
 
     def times(self, name: str) -> list[float]:
         return [at for event, at in self.arrivals if event == name]
-
-
-def collapse(names: list[str]) -> list[str]:
-    return [name for i, name in enumerate(names) if i == 0 or name != names[i - 1]]
 
 
 def new_thread(client: OpenAI, text: str) -> tuple[str, str]:

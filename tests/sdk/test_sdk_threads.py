@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import openai
 import pytest
@@ -12,12 +12,6 @@ from openai import OpenAI
 from mock_server.server import BackgroundServer
 
 pytestmark = [pytest.mark.sdk, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
-
-
-@pytest.fixture
-def client(server: BackgroundServer) -> Iterator[OpenAI]:
-    with OpenAI(base_url=server.base_url, api_key="sk-mock", max_retries=0) as sdk:
-        yield sdk
 
 
 def test_sdk_version_is_the_one_under_test() -> None:
