@@ -31,7 +31,7 @@ from .runs.pace import Pace
 from .settings import Settings
 from .store import Store, store_for
 from .threads import ThreadsAPI
-from .vector_stores import VectorStoresAPI
+from .vector_stores import ToolResources, VectorStoresAPI
 
 
 class MockApp(Starlette):
@@ -48,13 +48,13 @@ class MockApp(Starlette):
         self.store.limit_memory(self.shares.store)
         self.in_flight = InFlight(self.shares.in_flight)
         lenient = settings.mode == "lenient"
-        threads = ThreadsAPI(self.store, self.identity, lenient=lenient)
+        files = FilesAPI(self.store, self.identity, lenient=lenient)
+        vector_stores = VectorStoresAPI(files, poll_after_ms=settings.poll_after_ms)
+        threads = ThreadsAPI(self.store, self.identity, ToolResources(vector_stores), lenient=lenient)
         self.replies = ReplyBook(list(settings.replies))
         runs = RunsAPI(threads, self.replies, poll_after_ms=settings.poll_after_ms, pace=Pace.parse(settings.pace))
         self.streams = runs.streams
         threads.message_guard = runs.refuse_message_during_run
-        files = FilesAPI(self.store, self.identity, lenient=lenient)
-        vector_stores = VectorStoresAPI(files, poll_after_ms=settings.poll_after_ms)
         self.faults = FaultBook(settings.seed, settings.faults)
         self.journal = Journal(settings.journal_size, settings.max_body_size, max_bytes=self.shares.journal)
         rate_limit = RateLimit.parse(settings.rate_limit) if settings.rate_limit else None

@@ -182,6 +182,12 @@ def no_such_file(file_id: str, param: str) -> APIError:
     return invalid_request(f"No file found with id '{file_id}'.", param=param)
 
 
+def no_such_vector_store(store_id: str, param: str) -> APIError:
+    # Tool resources naming a vector store that does not exist: worded as an unknown store's 404 (not captured),
+    # a 400 naming where, as for a file.
+    return invalid_request(f"No vector store found with id '{store_id}'.", param=param)
+
+
 def download_refused(purpose: str) -> APIError:
     return invalid_request(f"Not allowed to download files of purpose: {purpose}")
 

@@ -1,32 +1,13 @@
-"""Object shapes every API family shares, as the real API sent them: lists, deletions, metadata merges and
-tool resources."""
+"""Object shapes every API family shares, as the real API sent them: lists (and the query a page is cut
+by), deletions and metadata merges."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from . import errors
-from .ids import Identity
-from .types import JSON
-
-
-def tool_resources_object(requested: JSON | None, identity: Identity) -> JSON:
-    """The thread's tool resources; the `vector_stores` helper becomes a new `vs_` id."""
-    resources: JSON = {}
-    if not requested:
-        return resources
-    code = requested.get("code_interpreter")
-    if code is not None:
-        resources["code_interpreter"] = {"file_ids": list(code.get("file_ids", []))}
-    search = requested.get("file_search")
-    if search is not None:
-        if "vector_stores" in search:
-            ids = [identity.new_id("vs") for _ in search["vector_stores"]]
-        else:
-            ids = list(search.get("vector_store_ids", []))
-        resources["file_search"] = {"vector_store_ids": ids}
-    return resources
-
+from .store import ListQuery
+from .types import JSON, Call
 
 # The contract's Metadata limit (maxProperties): no object holds more pairs, however many updates merge in.
 METADATA_PAIRS = 16
@@ -40,6 +21,17 @@ def merged_metadata(current: JSON | None, update: Any) -> JSON:
 
 def deleted_object(object_id: str, kind: str) -> JSON:
     return {"id": object_id, "object": f"{kind}.deleted", "deleted": True}
+
+
+def list_query(call: Call, run_id: str | None = None) -> ListQuery:
+    """The page a list call asks for: its size, order and cursors (the contract filled in the defaults)."""
+    return ListQuery(
+        limit=call.query["limit"],
+        order=call.query["order"],
+        after=call.query.get("after"),
+        before=call.query.get("before"),
+        run_id=run_id,
+    )
 
 
 def list_object(items: list[JSON], has_more: bool) -> JSON:

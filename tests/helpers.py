@@ -44,6 +44,15 @@ TEXT_REPLY_EVENTS = [
 
 T = TypeVar("T")
 
+
+def uploaded(api: httpx.Client, content: bytes = b"A file a body names.", filename: str = "doc.txt") -> str:
+    """The id of a new `assistants` file: a body naming a file needs one an upload made."""
+    answer = api.post("/files", files={"file": (filename, content)}, data={"purpose": "assistants"})
+    assert answer.status_code == 200, answer.text
+    file_id: str = answer.json()["id"]
+    return file_id
+
+
 CONTAINERS = (dict, list, tuple, deque)
 
 

@@ -3,10 +3,13 @@
 Any valid request is accepted, answered with a body its response schema allows, and the object it made
 or changed reads back the same; any invalid one gets a 400 whose `param` names where it is wrong, and
 changes nothing. Example counts stay modest: hypothesis-jsonschema draws a few thread bodies a second.
+A drawn body names files and vector stores by made-up ids, which the API refuses: each is replaced by one
+that exists before the body is sent.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,7 +24,7 @@ from mock_server.contract import Contract
 from mock_server.server import BackgroundServer
 from mock_server.strategies import InvalidRequest
 
-from .helpers import HEADERS
+from .helpers import HEADERS, uploaded
 
 JSON = dict[str, Any]
 # Fixed examples (derandomize), no example database: the same cases on every run and every machine.
@@ -40,6 +43,34 @@ def client() -> Iterator[httpx.Client]:
         httpx.Client(base_url=server.base_url, headers=HEADERS, timeout=30) as client,
     ):
         yield client
+
+
+@pytest.fixture(scope="module")
+def known(client: httpx.Client) -> tuple[str, str]:
+    """A file and a vector store that exist, for the bodies to name."""
+    store = client.post("/vector_stores", json={})
+    assert store.status_code == 200, store.text
+    return uploaded(client), store.json()["id"]
+
+
+def naming_what_exists(body: JSON, known: tuple[str, str]) -> JSON:
+    """The body with every file and vector store it names replaced by the known ones."""
+    file_id, store_id = known
+    body = copy.deepcopy(body)
+    resources = body.get("tool_resources") or {}
+    code = resources.get("code_interpreter") or {}
+    if "file_ids" in code:
+        code["file_ids"] = [file_id] * len(code["file_ids"])
+    search = resources.get("file_search") or {}
+    if "vector_store_ids" in search:
+        search["vector_store_ids"] = [store_id] * len(search["vector_store_ids"])
+    for helper in search.get("vector_stores") or []:
+        if "file_ids" in helper:
+            helper["file_ids"] = [file_id] * len(helper["file_ids"])
+    for message in [body, *(body.get("messages") or [])]:
+        for attachment in message.get("attachments") or []:
+            attachment["file_id"] = file_id
+    return body
 
 
 def answered(response: httpx.Response, contract: Contract, operation_id: str, status: int = 200) -> JSON:
@@ -91,18 +122,30 @@ def all_messages(client: httpx.Client, contract: Contract, thread_id: str) -> li
         query["after"] = page["last_id"]
 
 
-def check_tool_resources(requested: JSON | None, stored: JSON) -> None:
+def check_tool_resources(requested: JSON | None, stored: JSON, attachments: list[JSON] | None = None) -> None:
+    """The tool resources are those requested, with the attached files added where the real API put them:
+    code_interpreter ones listed (once, 20 at most), file_search ones in the thread's vector store, a new
+    one when the thread names none."""
     requested = requested or {}
-    if requested.get("code_interpreter") is not None:
-        assert stored["code_interpreter"] == {"file_ids": requested["code_interpreter"].get("file_ids", [])}
+    attached = {tool["type"] for attachment in attachments or [] for tool in attachment["tools"]}
+    code = requested.get("code_interpreter")
+    if code is not None or "code_interpreter" in attached:
+        listed = list((code or {}).get("file_ids", []))
+        for attachment in attachments or []:
+            coded = any(tool["type"] == "code_interpreter" for tool in attachment["tools"])
+            if coded and attachment["file_id"] not in listed and len(listed) < 20:
+                listed.append(attachment["file_id"])
+        assert stored["code_interpreter"] == {"file_ids": listed}
     search = requested.get("file_search")
-    if search is not None:
+    if search is not None or "file_search" in attached:
         ids = stored["file_search"]["vector_store_ids"]
-        if "vector_stores" in search:
-            assert len(ids) == len(search["vector_stores"]) and all(i.startswith("vs_") for i in ids)
-        else:
-            assert ids == search.get("vector_store_ids", [])
-    assert set(stored) == {key for key, value in requested.items() if value is not None}
+        named, helpers = (search or {}).get("vector_store_ids", []), (search or {}).get("vector_stores", [])
+        assert ids[: len(named)] == named
+        made = ids[len(named) :]
+        assert len(made) == len(helpers) or (not named and not helpers and len(made) == 1)
+        assert all(store_id.startswith("vs_") and store_id not in named for store_id in made)
+    wanted = {key for key, value in requested.items() if value is not None} | attached
+    assert set(stored) == wanted
 
 
 def new_thread(client: httpx.Client, contract: Contract, metadata: JSON | None = None) -> JSON:
@@ -111,12 +154,16 @@ def new_thread(client: httpx.Client, contract: Contract, metadata: JSON | None =
 
 
 @SLOW_PROPERTY
-@given(body=strategies.create_thread_requests())
-def test_any_valid_thread_is_created_and_reads_back(client: httpx.Client, contract: Contract, body: JSON) -> None:
+@given(drawn=strategies.create_thread_requests())
+def test_any_valid_thread_is_created_and_reads_back(
+    client: httpx.Client, contract: Contract, known: tuple[str, str], drawn: JSON
+) -> None:
+    body = naming_what_exists(drawn, known)
     thread = answered(client.post("/threads", json=body), contract, "createThread")
 
     assert thread["metadata"] == (body.get("metadata") or {})
-    check_tool_resources(body.get("tool_resources"), thread["tool_resources"])
+    attachments = [attachment for m in body.get("messages") or [] for attachment in m.get("attachments") or []]
+    check_tool_resources(body.get("tool_resources"), thread["tool_resources"], attachments)
     assert answered(client.get(f"/threads/{thread['id']}"), contract, "getThread") == thread
     stored = all_messages(client, contract, thread["id"])
     assert [as_requested(m) for m in stored] == [expected_message(m) for m in body.get("messages") or []]
@@ -124,8 +171,11 @@ def test_any_valid_thread_is_created_and_reads_back(client: httpx.Client, contra
 
 
 @PROPERTY
-@given(body=strategies.create_message_requests())
-def test_any_valid_message_is_added_and_reads_back(client: httpx.Client, contract: Contract, body: JSON) -> None:
+@given(drawn=strategies.create_message_requests())
+def test_any_valid_message_is_added_and_reads_back(
+    client: httpx.Client, contract: Contract, known: tuple[str, str], drawn: JSON
+) -> None:
+    body = naming_what_exists(drawn, known)
     thread = new_thread(client, contract)
     path = f"/threads/{thread['id']}/messages"
 
@@ -138,8 +188,11 @@ def test_any_valid_message_is_added_and_reads_back(client: httpx.Client, contrac
 
 
 @QUICK_PROPERTY
-@given(body=strategies.modify_thread_requests())
-def test_any_valid_thread_change_is_kept(client: httpx.Client, contract: Contract, body: JSON) -> None:
+@given(drawn=strategies.modify_thread_requests())
+def test_any_valid_thread_change_is_kept(
+    client: httpx.Client, contract: Contract, known: tuple[str, str], drawn: JSON
+) -> None:
+    body = naming_what_exists(drawn, known)
     thread = new_thread(client, contract)
 
     changed = answered(client.post(f"/threads/{thread['id']}", json=body), contract, "modifyThread")

@@ -11,7 +11,7 @@ import yaml
 
 from mock_server.server import BackgroundServer
 
-from .helpers import HEADERS
+from .helpers import HEADERS, uploaded
 
 Conforms = Callable[[httpx.Response, str], dict[str, Any]]
 THREAD_ID = re.compile(r"^thread_[A-Za-z0-9]{24}$")
@@ -26,6 +26,7 @@ def test_create_empty_thread_with_empty_body(api: httpx.Client, conforms: Confor
 
 
 def test_create_with_messages_makes_real_messages(api: httpx.Client, conforms: Conforms) -> None:
+    document = uploaded(api)
     body = {
         "messages": [
             {"role": "user", "content": "Hello", "metadata": {"n": "1"}},
@@ -36,13 +37,16 @@ def test_create_with_messages_makes_real_messages(api: httpx.Client, conforms: C
                     {"type": "image_file", "image_file": {"file_id": "file-1", "detail": "high"}},
                     {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}},
                 ],
-                "attachments": [{"file_id": "file-2", "tools": [{"type": "file_search"}]}],
+                "attachments": [{"file_id": document, "tools": [{"type": "file_search"}]}],
             },
         ],
         "metadata": {"user": "u1"},
     }
     thread = conforms(api.post("/threads", json=body), "createThread")
     assert thread["metadata"] == {"user": "u1"}
+    # The attachment went into a vector store of the thread's own, as the real API put it.
+    (store_id,) = thread["tool_resources"]["file_search"]["vector_store_ids"]
+    assert [f["id"] for f in api.get(f"/vector_stores/{store_id}/files").json()["data"]] == [document]
     page = conforms(api.get(f"/threads/{thread['id']}/messages", params={"order": "asc"}), "listMessages")
     first, second = page["data"]
     assert first["content"] == [{"type": "text", "text": {"value": "Hello", "annotations": []}}]
@@ -57,40 +61,69 @@ def test_create_with_messages_makes_real_messages(api: httpx.Client, conforms: C
         {"type": "image_file", "image_file": {"file_id": "file-1", "detail": "high"}},
         {"type": "image_url", "image_url": {"url": "https://example.com/a.png", "detail": "auto"}},
     ]
-    assert second["attachments"] == [{"file_id": "file-2", "tools": [{"type": "file_search"}]}]
+    assert second["attachments"] == [{"file_id": document, "tools": [{"type": "file_search"}]}]
     assert (page["first_id"], page["last_id"], page["has_more"]) == (first["id"], second["id"], False)
 
 
 def test_tool_resources_both_file_search_forms(api: httpx.Client, conforms: Conforms) -> None:
+    code_file, search_file = uploaded(api), uploaded(api)
+    given = api.post("/vector_stores", json={}).json()["id"]
     by_ids = conforms(
         api.post(
             "/threads",
             json={
                 "tool_resources": {
-                    "code_interpreter": {"file_ids": ["file-a"]},
-                    "file_search": {"vector_store_ids": ["vs_given"]},
+                    "code_interpreter": {"file_ids": [code_file]},
+                    "file_search": {"vector_store_ids": [given]},
                 }
             },
         ),
         "createThread",
     )
     assert by_ids["tool_resources"] == {
-        "code_interpreter": {"file_ids": ["file-a"]},
-        "file_search": {"vector_store_ids": ["vs_given"]},
+        "code_interpreter": {"file_ids": [code_file]},
+        "file_search": {"vector_store_ids": [given]},
     }
     helper = conforms(
         api.post(
             "/threads",
             json={
                 "tool_resources": {
-                    "file_search": {"vector_stores": [{"file_ids": ["file-b"], "chunking_strategy": {"type": "auto"}}]}
+                    "file_search": {
+                        "vector_stores": [{"file_ids": [search_file], "chunking_strategy": {"type": "auto"}}]
+                    }
                 }
             },
         ),
         "createThread",
     )
     (store_id,) = helper["tool_resources"]["file_search"]["vector_store_ids"]
-    assert re.match(r"^vs_[A-Za-z0-9]{24}$", store_id)
+    assert re.match(r"^vs_[0-9a-f]{32}$", store_id)
+    store = api.get(f"/vector_stores/{store_id}").json()
+    assert (store["file_counts"]["completed"], store["expires_after"]) == (1, {"anchor": "last_active_at", "days": 7})
+
+
+def test_tool_resources_name_what_exists(api: httpx.Client, conforms: Conforms) -> None:
+    known = uploaded(api)
+    for resources, param in [
+        ({"file_search": {"vector_store_ids": ["vs_unknown"]}}, "tool_resources.file_search.vector_store_ids[0]"),
+        ({"code_interpreter": {"file_ids": [known, "file-nope"]}}, "tool_resources.code_interpreter.file_ids[1]"),
+        (
+            {"file_search": {"vector_stores": [{"file_ids": ["file-nope"]}]}},
+            "tool_resources.file_search.vector_stores[0].file_ids[0]",
+        ),
+    ]:
+        error = conforms(api.post("/threads", json={"tool_resources": resources}), "createThread")["error"]
+        assert (error["param"], error["type"]) == (param, "invalid_request_error")
+    error = api.post("/threads", json={"tool_resources": {"file_search": {"vector_store_ids": ["vs_unknown"]}}})
+    assert error.json()["error"]["message"] == "No vector store found with id 'vs_unknown'."
+    attached = {"role": "user", "content": "x", "attachments": [{"file_id": "file-nope", "tools": []}]}
+    error = conforms(api.post("/threads", json={"messages": [attached]}), "createThread")["error"]
+    assert (error["message"], error["param"]) == (
+        "No file found with id 'file-nope'.",
+        "messages[0].attachments[0].file_id",
+    )
+    assert api.get("/vector_stores").json()["data"] == []  # nothing was made for the refused bodies
 
 
 def test_retrieve_modify_delete(api: httpx.Client, conforms: Conforms) -> None:

@@ -9,8 +9,8 @@ from starlette.responses import Response, StreamingResponse
 
 from .. import errors
 from ..ids import Identity
-from ..objects import list_object
-from ..store import EVERYTHING, JSON, BlobTooLarge, ListQuery, Store, page_of
+from ..objects import list_object, list_query
+from ..store import EVERYTHING, JSON, BlobTooLarge, Store, page_of
 from ..types import Call, Handler
 from .objects import NOT_DOWNLOADABLE, content_type, file_object
 
@@ -20,6 +20,26 @@ FILE = "file"
 async def nothing() -> AsyncIterator[bytes]:
     return
     yield b""  # pragma: no cover (makes this an async generator)
+
+
+async def put_made_file(store: Store, project: str, made: JSON, data: bytes) -> JSON | None:
+    """A file the mock makes itself (`made`: its id, created_at and filename), such as a code_interpreter
+    image: kept as an upload is, with purpose `assistants_output`; None when it cannot fit in max_file_bytes."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield data
+
+    form = {"purpose": "assistants_output"}
+    try:
+        return await store.put_blob_record(
+            project,
+            FILE,
+            made["id"],
+            chunks(),
+            lambda size: file_object(made["id"], made["created_at"], made["filename"], size, form),
+        )
+    except BlobTooLarge:
+        return None
 
 
 class FilesAPI:
@@ -54,8 +74,7 @@ class FilesAPI:
         page = await self.store.list_records(call.project, FILE, "", EVERYTHING)
         purpose = call.query.get("purpose")
         files = {f["id"]: f for f in page.items if purpose is None or f["purpose"] == purpose}
-        query = ListQuery(limit=call.query["limit"], order=call.query["order"], after=call.query.get("after"))
-        chosen, has_more = page_of(list(files), query)
+        chosen, has_more = page_of(list(files), list_query(call))
         return list_object([files[file_id] for file_id in chosen], has_more)
 
     async def create_file(self, call: Call) -> JSON:

@@ -72,7 +72,8 @@ def resolve_checks(requested: Sequence[str] | None, *, against_mock: bool) -> tu
 # otherwise takes (Schemathesis's default).
 STATE_REFUSALS = (
     "^(createMessage|createRun|submitToolOuputsToRun|cancelRun|downloadFile|cancelVectorStoreFileBatch"
-    "|createVectorStore|createVectorStoreFile|createVectorStoreFileBatch)$"
+    "|createVectorStore|createVectorStoreFile|createVectorStoreFileBatch"
+    "|createThread|modifyThread|createAssistant|modifyAssistant|createThreadAndRun)$"
 )
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 # Schemathesis's own list of what rejects invalid data (its documented default), and 413: a body past the
@@ -122,8 +123,8 @@ def config_data(
         # The real API refused these valid requests when a run's state forbade them (a message or a run on
         # a thread whose run is active, outputs for a run not in requires_action, cancelling a finished
         # run), downloading a file of a purpose that may not be downloaded, cancelling a finished file batch,
-        # naming a file no upload made: the 400s of `errors.active_run_blocks_*` and co., which no generator
-        # can foresee.
+        # naming a file no upload made or a vector store no create made (tool resources, attachments): the
+        # 400s of `errors.active_run_blocks_*` and co., which no generator can foresee.
         data["operations"] = [
             {
                 "include-operation-id-regex": STATE_REFUSALS,

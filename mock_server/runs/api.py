@@ -7,17 +7,17 @@ import time
 from starlette.responses import Response
 
 from .. import errors
-from ..objects import deleted_object, list_object, merged_within_limit, tool_resources_object
+from ..objects import deleted_object, list_object, list_query, merged_within_limit
 from ..responses import JSONResponse
 from ..store import JSON, ListQuery, Versioned
 from ..threads import ThreadsAPI
-from ..threads.objects import message_object
 from ..types import Call, Handler
 from .machine import ACTIVE, RUN, STEP, STOP_STATUSES, Event, RunMachine, pace_data
 from .objects import assistant_object, count_tokens, message_text, run_object
 from .pace import EXAMPLE, HEADER, INSTANT, Pace
 from .replies import ReplyBook, ReplyRule, default_reply
 from .sse import Streams
+from .tools import INCLUDE_CONTENT, search_settings, shown_step, tool_types
 
 ASSISTANT = "assistant"
 DEFAULT_POLL_AFTER_MS = 25
@@ -33,6 +33,7 @@ class RunsAPI:
         pace: Pace = INSTANT,
     ) -> None:
         self.threads = threads
+        self.resources = threads.resources
         self.store = threads.store
         self.identity = threads.identity
         self.lenient = threads.lenient
@@ -82,7 +83,7 @@ class RunsAPI:
         return list_object(page.items, page.has_more)
 
     async def create_assistant(self, call: Call) -> JSON:
-        resources = tool_resources_object(call.body.get("tool_resources"), self.identity)
+        resources = await self.resources.resolved(call.project, call.body.get("tool_resources"))
         assistant = assistant_object(self.identity.new_id("asst"), self.identity.now(), call.body, resources)
         await self.store.put_record(call.project, ASSISTANT, assistant["id"], assistant)
         return assistant
@@ -96,7 +97,7 @@ class RunsAPI:
         await self._assistant(call.project, assistant_id)
         resources = body.get("tool_resources")
         if resources is not None:
-            resources = tool_resources_object(resources, self.identity)
+            resources = await self.resources.resolved(call.project, resources)
 
         def change(assistant: JSON) -> JSON:
             for key in ("model", "name", "description", "instructions", "tools", "temperature", "top_p"):
@@ -142,26 +143,37 @@ class RunsAPI:
             raise errors.not_found("run", run_id)
         return found
 
-    async def _start(self, call: Call, thread_id: str, assistant: JSON) -> tuple[Versioned, list[Event]]:
+    async def _start(
+        self, call: Call, thread_id: str, assistant: JSON, resources: JSON | None = None
+    ) -> tuple[Versioned, list[Event]]:
+        """The run's record, stored: its plan from the reply rule, its tools' part in it. `resources`: the
+        tool resources the request gives in place of the assistant's."""
         project, body = call.project, call.body
         page = await self.store.list_messages(project, thread_id, ListQuery(limit=100, order="desc"))
         messages = page.items if page is not None else []
         last_user = next((m for m in messages if m["role"] == "user"), None)
         text = message_text(last_user) if last_user is not None else ""
         run = run_object(self.identity.new_id("run"), thread_id, self.identity.now(), assistant, body)
+        if resources is not None:
+            run["tool_resources"] = resources
         header_pace = requested_pace(call)
         rule = self.replies.choose(text, assistant)
         reply = default_reply(text) if rule is None or rule.reply is None else rule.reply
-        plan: JSON = {"outcome": "reply", "text": reply}
+        # `quote`: a file_search answer quotes what it found in place of a reply no rule wrote.
+        plan: JSON = {"outcome": "reply", "text": reply, "quote": rule is None or rule.reply is None}
         if rule is not None:
             if rule.tool_calls:
                 plan = {"outcome": "tool_calls", "calls": rule.tool_calls, "then": rule.then or reply}
             elif rule.fail is not None:
                 plan = {"outcome": "fail", "error": rule.fail}
             elif rule.incomplete is not None:
-                plan = {"outcome": "reply", "text": reply, "reason": rule.incomplete}
+                plan["reason"] = rule.incomplete
             elif rule.expired:
                 plan = {"outcome": "expired"}
+        if plan["outcome"] == "reply":
+            thread = await self.store.get_thread(project, thread_id)
+            searched = [assistant["tool_resources"] if resources is None else resources]
+            plan.update(await self._tools(project, run, text, rule, [*searched, thread and thread["tool_resources"]]))
         record: JSON = {
             "run": run,
             "plan": plan,
@@ -173,8 +185,27 @@ class RunsAPI:
             "usage": None,
             "prompt_tokens": sum(count_tokens(message_text(m)) for m in messages) + count_tokens(run["instructions"]),
             "log": [] if body.get("stream") else None,
+            "include_content": call.query.get("include[]") == INCLUDE_CONTENT,
         }
         return await self.machine.start(project, record)
+
+    async def _tools(
+        self, project: str, run: JSON, query: str, rule: ReplyRule | None, resources: list[JSON | None]
+    ) -> JSON:
+        """What the run's built-in tools do before it answers (see tools.py): a file_search of the vector
+        stores in `resources` (or the results the rule scripts), the code_interpreter call the rule scripts."""
+        kinds = tool_types(run["tools"])
+        planned: JSON = {}
+        searching = True if rule is None else rule.file_search
+        if "file_search" in kinds and searching is not False:
+            planned["file_search"] = {**search_settings(run["tools"], run["model"]), "query": query}
+            if isinstance(searching, list):
+                planned["file_search"]["results"] = searching
+            else:
+                planned["file_search"]["stores"] = await self.resources.searchable(project, *resources)
+        if "code_interpreter" in kinds and rule is not None and rule.code_interpreter is not None:
+            planned["code_interpreter"] = rule.code_interpreter
+        return planned
 
     def _pace(self, rule: ReplyRule | None, header: str | None, call: Call) -> Pace:
         """The request's X-Mock-Pace over the reply rule's pace over the server's."""
@@ -195,17 +226,19 @@ class RunsAPI:
         if active is not None:
             raise errors.active_run_blocks_run(thread_id, active["run_id"])
         assistant = await self._assistant(call.project, call.body["assistant_id"])
-        for request in call.body.get("additional_messages") or []:
-            message = message_object(self.identity.new_id("msg"), thread_id, self.identity.now(), request)
-            await self.store.add_message(call.project, message)
+        additional = call.body.get("additional_messages") or []
+        await self.threads.add_messages(call.project, thread_id, additional, "additional_messages[{}].attachments")
         held, events = await self._start(call, thread_id, assistant)
         return await self._respond(call, held, events)
 
     async def create_thread_and_run(self, call: Call) -> Response:
         body = call.body
         assistant = await self._assistant(call.project, body["assistant_id"])
-        thread = await self.threads.new_thread(call.project, body.get("thread") or {})
-        held, events = await self._start(call, thread["id"], assistant)
+        resources = None
+        if body.get("tool_resources") is not None:
+            resources = await self.resources.resolved(call.project, body["tool_resources"])
+        thread = await self.threads.new_thread(call.project, body.get("thread") or {}, "thread.")
+        held, events = await self._start(call, thread["id"], assistant, resources)
         return await self._respond(call, held, [("thread.created", thread), *events])
 
     async def list_runs(self, call: Call) -> JSON:
@@ -250,14 +283,15 @@ class RunsAPI:
     async def list_run_steps(self, call: Call) -> JSON:
         held = await self._record(call)
         page = await self.store.list_records(call.project, STEP, held.data["run"]["id"], list_query(call))
-        return list_object(page.items, page.has_more)
+        include = call.query.get("include[]") == INCLUDE_CONTENT
+        return list_object([shown_step(step, include) for step in page.items], page.has_more)
 
     async def get_run_step(self, call: Call) -> JSON:
         held = await self._record(call)
         step = await self.store.get_record(call.project, STEP, call.path["step_id"])
         if step is None or step["run_id"] != held.data["run"]["id"]:
             raise errors.not_found("run step", call.path["step_id"])
-        return step
+        return shown_step(step, call.query.get("include[]") == INCLUDE_CONTENT)
 
 
 def requested_pace(call: Call) -> str | None:
@@ -273,12 +307,3 @@ def parsed_pace(header: str, base: Pace) -> Pace:
         return Pace.parse(header, base)
     except ValueError as error:
         raise errors.invalid_pace_header(str(error), EXAMPLE) from None
-
-
-def list_query(call: Call) -> ListQuery:
-    return ListQuery(
-        limit=call.query["limit"],
-        order=call.query["order"],
-        after=call.query.get("after"),
-        before=call.query.get("before"),
-    )

@@ -2,12 +2,17 @@
 
 A run is kept as a record {"run": the run object, "plan": what it will do, "hold": polls left in_progress,
 "answer_at": when its answer begins, "pace": how its deltas follow, "answer": the answer under way,
-"step_id": its pending tool_calls step, "usage": tokens so far, "log": events for its stream}. Every
+"step_id": its pending tool_calls step, "usage": tokens so far, "log": events for its stream,
+"include_content": whether its stream shows file_search results' chunks}. Every
 transition returns the events the real API streamed for it, so a streamed run and a polled run go through
 the same code, on the same clock, and end in the same state; polling simply drops the events.
 
 A run's answer has a timeline: it begins (its step and message created) at `answer_at`, its first delta
-follows `pace.first_delta` later and the rest at `pace.per_second`; it ends with its last delta. Whoever
+follows `pace.first_delta` later and the rest at `pace.per_second`; it ends with its last delta. The
+built-in tools a reply uses (a file_search, a code_interpreter call: see `tools.py`) run as it begins, each
+a tool_calls step created and completed before the message_creation step, inside the transition that
+begins it: a search reads the store, and what the tools make (their steps, an image file) is written by
+the transition's winner, as the other side objects are. Whoever
 moves the run (a poll, a stream's driver) applies everything due by then, so the time the run ends does not
 depend on who watches it. While a stream is attached, the transitions others make (a poll, a cancel) add
 their events to the record's log, which the stream's driver empties as it sends them.
@@ -15,7 +20,8 @@ their events to the record's log, which the stream's driver empties as it sends 
 A stream and a poll (or two polls, or a poll and a cancel) may move the same run at once. Each transition is
 computed on the record as read, then written only if the record is still at that version: the write that
 loses reads the record again and goes on from there, so a run makes each transition once. What a transition
-adds beside the record (a run step, the assistant's message) is written after the record, by the one that won;
+adds beside the record (a run step, the assistant's message, a file) is written after the record, by the one
+that won;
 a thread's active-run marker is claimed with an insert-if-absent and released only while it names the run.
 """
 
@@ -30,18 +36,35 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import errors
+from ..files import FILE
+from ..files.api import put_made_file
+from ..files.objects import png
 from ..ids import Identity
 from ..store import JSON, UPDATE_ATTEMPTS, Contention, Store, Versioned
 from ..threads.objects import message_object
+from ..vector_stores.search import search
 from .objects import (
     count_tokens,
     first_tokens,
     function_call,
     step_object,
-    text_chunks,
     usage_object,
 )
 from .pace import INSTANT, Pace
+from .tools import (
+    cited_text,
+    code_interpreter_call,
+    code_interpreter_deltas,
+    file_search_call,
+    file_search_deltas,
+    fitting,
+    quoted,
+    scripted_result,
+    search_result,
+    shown_step,
+    streamed_annotation,
+    text_pieces,
+)
 
 # A stream event: its name and its data. Kept in a record's log, it comes back from the store as a list.
 Event = tuple[str, JSON]
@@ -63,11 +86,13 @@ def snapshot(obj: JSON) -> JSON:
 
 @dataclass
 class Effects:
-    """A transition's result: its events, and the objects to write once the run's record is written."""
+    """A transition's result: its events, and the objects to write once the run's record is written (the
+    files a code_interpreter call made as their id, created_at and filename)."""
 
     events: list[Event]
     steps: list[JSON] = field(default_factory=list)
     message: JSON | None = None
+    files: list[JSON] = field(default_factory=list)
 
 
 # A transition changes the record it is given in place; None when there is nothing to do from that state.
@@ -113,6 +138,8 @@ class RunMachine:
     async def _write_after(self, project: str, record: JSON, outcome: Effects) -> None:
         # Only the transition that ends a step or an answer carries them, and the record's version lets one
         # transition through: each is written once, in its final form (see `_finish`).
+        for made in outcome.files:
+            await put_made_file(self.store, project, made, png())
         for step in outcome.steps:
             await self.store.put_record(project, STEP, step["id"], step, parent=step["run_id"])
         if outcome.message is not None:
@@ -156,7 +183,7 @@ class RunMachine:
                 # A rule's `polls`: retrieves that find the run still in_progress. A stream has no polls to spend.
                 record["hold"] -= 1
                 return Effects([])
-            return self._progress(record, time.time())
+            return await self._progress(project, record, time.time())
         if status == "cancelling":
             run["cancelled_at"] = self.identity.now()
             outcome = await self._close_step(project, record)
@@ -164,7 +191,7 @@ class RunMachine:
             return outcome
         return None
 
-    def _progress(self, record: JSON, now: float) -> Effects | None:
+    async def _progress(self, project: str, record: JSON, now: float) -> Effects | None:
         """Everything of the answer's timeline due by `now`: its start, its deltas, its end."""
         outcome = Effects([])
         answer = record.get("answer")
@@ -176,9 +203,10 @@ class RunMachine:
                 return self._fail(record)
             if plan["outcome"] == "expired":
                 return Effects([self._status(record, "expired")])
-            answer = self._call_tools(record) if plan["outcome"] == "tool_calls" else self._begin_reply(record)
-            outcome.events += answer["begun"]
-            del answer["begun"]
+            if plan["outcome"] == "tool_calls":
+                answer, outcome = self._call_tools(record)
+            else:
+                answer, outcome = await self._begin_reply(project, record)
             answer["first_at"] = max(record.get("answer_at", 0.0), 0.0) + pace_of(record).first_delta
             record["answer"] = answer
         deltas = answer["deltas"]
@@ -189,7 +217,8 @@ class RunMachine:
         if answer["sent"] == len(deltas):
             ended = self._end_tools(record) if answer["message"] is None else self._end_reply(record)
             outcome.events += ended.events
-            outcome.steps, outcome.message = ended.steps, ended.message
+            outcome.steps += ended.steps
+            outcome.message = ended.message
         return outcome if outcome.events else None
 
     def _fail(self, record: JSON) -> Effects:
@@ -199,10 +228,30 @@ class RunMachine:
         run["last_error"] = dict(record["plan"]["error"])
         return Effects([self._status(record, "failed")])
 
-    def _begin_reply(self, record: JSON) -> JSON:
-        """The answer's step and message, created in_progress, and the deltas its text will arrive in."""
+    async def _begin_reply(self, project: str, record: JSON) -> tuple[JSON, Effects]:
+        """The answer's tools run (each a completed tool_calls step), then its step and message, created
+        in_progress, and the deltas its text will arrive in."""
         run, plan = record["run"], record["plan"]
+        begun = Effects([])
         text: str = plan["text"]
+        cited = image = None
+        if plan.get("file_search") is not None:
+            results = await self._searched(project, plan["file_search"])
+            call = file_search_call(self.identity.new_id("call"), plan["file_search"]["ranking_options"], results)
+            self._run_tool(record, call, file_search_deltas(call), count_tokens(plan["file_search"]["query"]), begun)
+            cited = results[0] if results else None
+            if cited is not None and plan.get("quote") and quoted(cited):
+                text = quoted(cited)
+        if plan.get("code_interpreter") is not None:
+            code = plan["code_interpreter"]
+            outputs: list[JSON] = [] if code["logs"] is None else [{"type": "logs", "logs": code["logs"]}]
+            if code["image"] is not None:
+                image = {"id": self.identity.file_id(), "created_at": self.identity.now(), "filename": code["image"]}
+                begun.files.append(image)
+                outputs.append({"type": "image", "image": {"file_id": image["id"]}})
+            call = code_interpreter_call(self.identity.new_id("call"), code["input"], outputs)
+            self._run_tool(record, call, code_interpreter_deltas(call), count_tokens(code["input"]), begun)
+        text, annotations = cited_text(text, cited, image)
         reason = plan.get("reason")
         limit = run.get("max_completion_tokens")
         if reason is None and limit is not None and count_tokens(text) > limit:
@@ -210,6 +259,7 @@ class RunMachine:
             text = first_tokens(text, limit)
         elif reason is not None:
             text = first_tokens(text, max(1, count_tokens(text) // 2))
+        annotations = fitting(text, annotations)
         message_id = self.identity.new_id("msg")
         step = step_object(
             self.identity.new_id("step"),
@@ -226,22 +276,73 @@ class RunMachine:
             run_id=run["id"],
         )
         message.update(status="in_progress", completed_at=None)
-        begun: list[Event] = [
+        begun.events += [
             ("thread.run.step.created", snapshot(step)),
             ("thread.run.step.in_progress", snapshot(step)),
             ("thread.message.created", snapshot(message)),
             ("thread.message.in_progress", snapshot(message)),
         ]
-        # The text's pieces, not their events: the record is written again at every delta of a paced reply.
-        chunks = text_chunks(text)
-        return {"begun": begun, "step": step, "message": message, "deltas": chunks, "sent": 0, "reason": reason}
+        # The text's pieces (and the image, a piece of its own), not their events: the record is written again
+        # at every delta of a paced reply.
+        pieces, marks = text_pieces(text, annotations)
+        deltas: list[Any] = [*pieces, *([{"file_id": image["id"]}] if image is not None else [])]
+        answer = {
+            "step": step,
+            "message": message,
+            "deltas": deltas,
+            "marks": marks,
+            "annotations": annotations,
+            "sent": 0,
+            "reason": reason,
+        }
+        return answer, begun
+
+    async def _searched(self, project: str, settings: JSON) -> list[JSON]:
+        """A file_search's results: those its reply rule scripts, or what the vector stores hold for the query."""
+        scripted = settings.get("results")
+        if scripted is not None:
+            results = []
+            for result in scripted:
+                found = await self.store.get_record(project, FILE, result["file_id"])
+                results.append(scripted_result(result, found["filename"] if found else result["file_id"]))
+            return results
+        hits = await search(
+            self.store,
+            project,
+            settings["stores"],
+            settings["query"],
+            settings["max_results"],
+            score_threshold=settings["ranking_options"]["score_threshold"],
+        )
+        return [search_result(hit) for hit in hits]
+
+    def _run_tool(self, record: JSON, call: JSON, deltas: list[JSON], completion: int, begun: Effects) -> None:
+        """A built-in tool's step, made and completed at once: its events and the step itself join `begun`."""
+        run = record["run"]
+        step = step_object(
+            self.identity.new_id("step"), run, self.identity.now(), {"type": "tool_calls", "tool_calls": []}
+        )
+        begun.events += [
+            ("thread.run.step.created", snapshot(step)),
+            ("thread.run.step.in_progress", snapshot(step)),
+        ]
+        for delta in deltas:
+            data = {"id": step["id"], "object": "thread.run.step.delta", "delta": tool_delta(delta)}
+            begun.events.append(("thread.run.step.delta", data))
+        step["step_details"]["tool_calls"] = [call]
+        usage = usage_object(record["prompt_tokens"], completion)
+        step.update(status="completed", completed_at=self.identity.now(), usage=usage)
+        record["usage"] = add_usage(record.get("usage"), usage)
+        shown = shown_step(step, record.get("include_content", False))
+        begun.events.append(("thread.run.step.completed", snapshot(shown)))
+        begun.steps.append(step)
 
     def _end_reply(self, record: JSON) -> Effects:
         run, answer = record["run"], record.pop("answer")
         step, message = answer["step"], answer["message"]
         text = sent_text(answer)
         now = self.identity.now()
-        message["content"] = [{"type": "text", "text": {"value": text, "annotations": []}}]
+        message["content"] = sent_content(answer)
         usage = usage_object(record["prompt_tokens"], count_tokens(text))
         step.update(status="completed", completed_at=now, usage=usage)
         record["usage"] = add_usage(record.get("usage"), usage)
@@ -262,7 +363,7 @@ class RunMachine:
         ]
         return Effects(events, [step], message)
 
-    def _call_tools(self, record: JSON) -> JSON:
+    def _call_tools(self, record: JSON) -> tuple[JSON, Effects]:
         """The tool_calls step, created in_progress, and the deltas that fill in its calls."""
         run, plan = record["run"], record["plan"]
         calls = [function_call(self.identity.new_id("call"), c["name"], c["arguments"]) for c in plan["calls"]]
@@ -278,10 +379,9 @@ class RunMachine:
             first = {"index": index, **call, "function": {**call["function"], "arguments": ""}}
             rest = {"index": index, "type": "function", "function": {"arguments": call["function"]["arguments"]}}
             for item in (first, rest):
-                delta = {"step_details": {"type": "tool_calls", "tool_calls": [item]}}
-                data = {"id": step["id"], "object": "thread.run.step.delta", "delta": delta}
+                data = {"id": step["id"], "object": "thread.run.step.delta", "delta": tool_delta(item)}
                 deltas.append(("thread.run.step.delta", data))
-        return {"begun": begun, "step": step, "message": None, "deltas": deltas, "sent": 0, "calls": calls}
+        return {"step": step, "message": None, "deltas": deltas, "sent": 0, "calls": calls}, Effects(begun)
 
     def _end_tools(self, record: JSON) -> Effects:
         run, plan, answer = record["run"], record["plan"], record.pop("answer")
@@ -367,7 +467,7 @@ class RunMachine:
                 return Effects([("thread.run.step.cancelled", snapshot(step))], [step])
             text = sent_text(answer)
             if text:
-                message["content"] = [{"type": "text", "text": {"value": text, "annotations": []}}]
+                message["content"] = sent_content(answer)
                 usage = usage_object(record["prompt_tokens"], count_tokens(text))
                 step["usage"] = usage
                 record["usage"] = add_usage(record.get("usage"), usage)
@@ -436,16 +536,31 @@ def pace_data(pace: Pace) -> JSON:
     return {"first_delta": pace.first_delta, "per_second": pace.per_second}
 
 
+def tool_delta(call: JSON) -> JSON:
+    return {"step_details": {"type": "tool_calls", "tool_calls": [call]}}
+
+
 def delta_events(answer: JSON, start: int, stop: int) -> list[Event]:
-    """The answer's deltas from `start` to `stop`: a tool step keeps its events, a reply its text's pieces."""
+    """The answer's deltas from `start` to `stop`: a tool step keeps its events, a reply its text's pieces
+    (the one an annotation covers carrying it) and then its images, each a content part of its own."""
     if answer["message"] is None:
         return [(name, data) for name, data in answer["deltas"][start:stop]]
     message_id = answer["message"]["id"]
+    marks = answer.get("marks") or []
     events: list[Event] = []
     for index in range(start, stop):
-        part: JSON = {"index": 0, "type": "text", "text": {"value": answer["deltas"][index]}}
-        if index == 0:
-            part["text"]["annotations"] = []
+        piece = answer["deltas"][index]
+        part: JSON
+        if isinstance(piece, dict):
+            images = sum(isinstance(earlier, dict) for earlier in answer["deltas"][:index])
+            part = {"index": 1 + images, "type": "image_file", "image_file": piece}
+        else:
+            part = {"index": 0, "type": "text", "text": {"value": piece}}
+            mark = marks[index] if index < len(marks) else None
+            if mark is not None:
+                part["text"]["annotations"] = [streamed_annotation(mark, answer["annotations"][mark])]
+            elif index == 0:
+                part["text"]["annotations"] = []
         delta = {"id": message_id, "object": "thread.message.delta", "delta": {"content": [part]}}
         events.append(("thread.message.delta", delta))
     return events
@@ -453,7 +568,19 @@ def delta_events(answer: JSON, start: int, stop: int) -> list[Event]:
 
 def sent_text(answer: JSON) -> str:
     """The text of the reply's deltas sent so far."""
-    return "".join(answer["deltas"][: answer["sent"]])
+    return "".join(piece for piece in answer["deltas"][: answer["sent"]] if isinstance(piece, str))
+
+
+def sent_content(answer: JSON) -> list[JSON]:
+    """The message content of the reply's deltas sent so far: its text with the annotations on what was sent,
+    then the images sent."""
+    text = sent_text(answer)
+    annotations = fitting(text, answer.get("annotations") or [])
+    images = [piece for piece in answer["deltas"][: answer["sent"]] if isinstance(piece, dict)]
+    return [
+        {"type": "text", "text": {"value": text, "annotations": annotations}},
+        *({"type": "image_file", "image_file": image} for image in images),
+    ]
 
 
 def next_due(record: JSON) -> float:

@@ -25,11 +25,6 @@ def first_tokens(text: str, count: int) -> str:
     return "".join(WORD.findall(text)[:count]).strip()
 
 
-def text_chunks(text: str) -> list[str]:
-    """The pieces a streamed reply arrives in: one word each, with the space before it."""
-    return WORD.findall(text) or [text]
-
-
 def usage_object(prompt: int, completion: int) -> JSON:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 

@@ -11,6 +11,12 @@ A rule is data (JSON from the admin API, a `[[replies]]` table in the TOML confi
     fail        {"code": "server_error", "message": "..."}: the run ends failed with this last_error
     incomplete  true or a reason (max_completion_tokens, max_prompt_tokens): the reply is cut in half
     expired     true: the run ends expired
+    file_search false: the run does not search, though its assistant has the file_search tool;
+                {"results": [{"file_id", "file_name", "score", "content"}]}: what its search finds (only
+                file_id required), instead of searching the vector stores
+    code_interpreter
+                {"input": "python source", "logs": "what it printed", "image": true or "name.png"}: a run
+                whose tools include code_interpreter runs it before answering (the image a PNG file)
     polls       retrieves the run spends in_progress before it ends (default 0)
     seconds     wall-clock seconds the run spends in_progress before its answer begins, however often it is
                 polled (a stream waits them out); with polls, both must have passed
@@ -18,7 +24,9 @@ A rule is data (JSON from the admin API, a `[[replies]]` table in the TOML confi
                 the answer's pace (see `pace.py`): after the X-Mock-Pace header, before the server's --pace
     times       the rule is used up after this many runs (default: never)
 
-Without a matching rule the assistant quotes the message: `You said: "<text>"` (see `default_reply`).
+Without a matching rule the assistant quotes the message: `You said: "<text>"` (see `default_reply`). A run
+whose tools include file_search searches its vector stores unless its rule says otherwise, and quotes what it
+finds best, citing it (see `runs/tools.py`).
 """
 
 from __future__ import annotations
@@ -34,7 +42,11 @@ from .pace import KEYS as PACE_KEYS
 from .pace import Pace
 
 OUTCOMES = ("reply", "tool_calls", "fail", "incomplete", "expired")
-KEYS = {"match", "assistant", "then", "polls", "seconds", "times", *OUTCOMES, *PACE_KEYS}
+TOOLS = ("file_search", "code_interpreter")
+KEYS = {"match", "assistant", "then", "polls", "seconds", "times", *OUTCOMES, *TOOLS, *PACE_KEYS}
+RESULT_KEYS = ("file_id", "file_name", "score", "content")
+CODE_KEYS = ("input", "logs", "image")
+DEFAULT_IMAGE = "image.png"
 FAIL_CODES = ("server_error", "rate_limit_exceeded", "invalid_prompt")
 INCOMPLETE_REASONS = ("max_completion_tokens", "max_prompt_tokens")
 DEFAULT_FAILURE = {"code": "server_error", "message": "Sorry, something went wrong."}
@@ -54,6 +66,10 @@ class ReplyRule:
     fail: dict[str, str] | None = None
     incomplete: str | None = None
     expired: bool = False
+    # False: no search; a list: the results a search finds, instead of searching.
+    file_search: bool | list[dict[str, Any]] = True
+    # {"input", "logs", "image"}: the code the run runs before it answers.
+    code_interpreter: dict[str, Any] | None = None
     polls: int = 0
     seconds: float = 0.0
     times: int | None = None
@@ -94,6 +110,10 @@ class ReplyRule:
             described["expired"] = True
         if self.reply is not None:
             described["reply"] = self.reply
+        if self.file_search is not True:
+            described["file_search"] = self.file_search if self.file_search is False else {"results": self.file_search}
+        if self.code_interpreter is not None:
+            described["code_interpreter"] = self.code_interpreter
         return described
 
 
@@ -136,6 +156,48 @@ def _tool_call(call: Any) -> dict[str, str]:
     if not isinstance(arguments, Mapping):
         raise ValueError("'arguments' must be an object or a JSON string")
     return {"name": call["function"], "arguments": orjson.dumps(dict(arguments)).decode()}
+
+
+def _search_result(result: Any) -> dict[str, Any]:
+    if not isinstance(result, Mapping) or not isinstance(result.get("file_id"), str) or not result["file_id"]:
+        raise ValueError("each of 'file_search.results' needs a 'file_id'")
+    unknown = set(result) - set(RESULT_KEYS)
+    if unknown:
+        known = ", ".join(RESULT_KEYS)
+        raise ValueError(f"unknown key in a file_search result: {sorted(unknown)[0]!r}; known: {known}")
+    for key in ("file_name", "content"):
+        if key in result and not isinstance(result[key], str):
+            raise ValueError(f"'file_search.results[].{key}' must be a string")
+    score = result.get("score", 1.0)
+    if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 1:
+        raise ValueError("'file_search.results[].score' must be a number from 0 to 1")
+    return {**result, "score": float(score)}
+
+
+def _file_search(value: Any) -> bool | list[dict[str, Any]]:
+    if value is None or isinstance(value, bool):
+        return value is not False
+    if not isinstance(value, Mapping) or set(value) != {"results"} or not isinstance(value["results"], list):
+        raise ValueError("'file_search' must be true, false or {\"results\": [...]}")
+    return [_search_result(result) for result in value["results"]]
+
+
+def _code_interpreter(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not isinstance(value.get("input"), str):
+        raise ValueError("'code_interpreter' must be an object with an 'input' (the code, a string)")
+    unknown = set(value) - set(CODE_KEYS)
+    if unknown:
+        raise ValueError(f"unknown key in 'code_interpreter': {sorted(unknown)[0]!r}; known: {', '.join(CODE_KEYS)}")
+    if "logs" in value and not isinstance(value["logs"], str):
+        raise ValueError("'code_interpreter.logs' must be a string")
+    image = value.get("image", False)
+    if image is True:
+        image = DEFAULT_IMAGE
+    if image is not False and (not isinstance(image, str) or not image or "/" in image):
+        raise ValueError("'code_interpreter.image' must be true, false or a file name (no '/')")
+    return {"input": value["input"], "logs": value.get("logs"), "image": image or None}
 
 
 def parse_reply_rule(rule: Any) -> ReplyRule:
@@ -191,6 +253,12 @@ def parse_reply_rule(rule: Any) -> ReplyRule:
     if not isinstance(expired, bool):
         raise ValueError("'expired' must be true or false")
     parsed.expired = expired
+    parsed.file_search = _file_search(rule.get("file_search"))
+    parsed.code_interpreter = _code_interpreter(rule.get("code_interpreter"))
+    scripted = [key for key in TOOLS if rule.get(key) not in (None, True, False)]
+    ends = [key for key in ("tool_calls", "fail", "expired") if rule.get(key) not in (None, False)]
+    if scripted and ends:
+        raise ValueError(f"'{scripted[0]}' goes with a reply, not with '{ends[0]}'")
     return parsed
 
 

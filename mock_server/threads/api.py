@@ -6,18 +6,21 @@ from collections.abc import Awaitable, Callable
 
 from .. import errors
 from ..ids import Identity
-from ..objects import deleted_object, list_object, merged_within_limit, tool_resources_object
-from ..store import JSON, ListQuery, Store
+from ..objects import deleted_object, list_object, list_query, merged_within_limit
+from ..store import JSON, Store
 from ..types import Call, Handler
+from ..vector_stores import ToolResources
 from .objects import message_object, thread_object
 
 
 class ThreadsAPI:
     """The real API's semantics; `lenient` answers unknown ids as Prism and Steady do, by creating them."""
 
-    def __init__(self, store: Store, identity: Identity, *, lenient: bool = False) -> None:
+    def __init__(self, store: Store, identity: Identity, resources: ToolResources, *, lenient: bool = False) -> None:
         self.store = store
         self.identity = identity
+        # The files and vector stores threads name, and where a message's attachments go.
+        self.resources = resources
         self.lenient = lenient
         # Set by the runs API: refuses a message while a run is active on the thread (one store lookup).
         self.message_guard: Callable[[str, str], Awaitable[None]] | None = None
@@ -54,21 +57,45 @@ class ThreadsAPI:
             placeholder = message_object(message_id, thread_id, self.identity.now(), {"role": "user", "content": ""})
             await self.store.add_message(call.project, placeholder)
 
-    async def new_thread(self, project: str, body: JSON) -> JSON:
-        """A thread and its first messages from a createThread body (also createThreadAndRun's `thread`)."""
+    async def new_thread(self, project: str, body: JSON, where: str = "") -> JSON:
+        """A thread and its first messages from a createThread body (also createThreadAndRun's `thread`, its
+        errors' params under `where`): the files and vector stores it names checked first, its messages'
+        attachments in its tool resources."""
+        requests = body.get("messages") or []
+        for index, request in enumerate(requests):
+            attachments = request.get("attachments") or []
+            await self.resources.check_attachments(project, attachments, f"{where}messages[{index}].attachments")
         thread_id = self.identity.new_id("thread")
-        thread = thread_object(
-            thread_id,
-            self.identity.now(),
-            tool_resources_object(body.get("tool_resources"), self.identity),
-            body.get("metadata"),
+        resources = await self.resources.resolved(
+            project, body.get("tool_resources"), where=f"{where}tool_resources", thread=True
         )
+        attached = [attachment for request in requests for attachment in request.get("attachments") or []]
+        resources = await self.resources.with_attachments(project, resources, attached)
+        thread = thread_object(thread_id, self.identity.now(), resources, body.get("metadata"))
         messages = [
-            message_object(self.identity.new_id("msg"), thread_id, self.identity.now(), request)
-            for request in body.get("messages") or []
+            message_object(self.identity.new_id("msg"), thread_id, self.identity.now(), request) for request in requests
         ]
         await self.store.create_thread(project, thread, messages)
         return thread
+
+    async def add_messages(
+        self, project: str, thread_id: str, requests: list[JSON], where: str = "attachments"
+    ) -> list[JSON]:
+        """Messages added to the thread, their attachments (`where`, formatted with a message's index, names
+        them in errors) checked before any is added, then joining the thread's tool resources."""
+        if any(request.get("attachments") for request in requests):
+            if await self.store.get_thread(project, thread_id) is None:
+                raise errors.not_found("thread", thread_id)
+            for index, request in enumerate(requests):
+                await self.resources.check_attachments(project, request.get("attachments") or [], where.format(index))
+        added = []
+        for request in requests:
+            message = message_object(self.identity.new_id("msg"), thread_id, self.identity.now(), request)
+            if not await self.store.add_message(project, message):
+                raise errors.not_found("thread", thread_id)
+            await self.resources.attach_to_thread(project, thread_id, request.get("attachments") or [])
+            added.append(message)
+        return added
 
     async def create_thread(self, call: Call) -> JSON:
         return await self.new_thread(call.project, call.body)
@@ -84,14 +111,18 @@ class ThreadsAPI:
     async def modify_thread(self, call: Call) -> JSON:
         thread_id = call.path["thread_id"]
         body = call.body
+        await self.adopt_thread(call)
+        resources = None
+        if body.get("tool_resources") is not None:
+            await self.require_thread(call)  # an unknown thread's 404 before what its body names
+            resources = await self.resources.resolved(call.project, body["tool_resources"], thread=True)
 
         def change(thread: JSON) -> JSON:
             thread["metadata"] = merged_within_limit(thread.get("metadata"), body.get("metadata"))
-            if body.get("tool_resources") is not None:
-                thread["tool_resources"] = tool_resources_object(body["tool_resources"], self.identity)
+            if resources is not None:
+                thread["tool_resources"] = resources
             return thread
 
-        await self.adopt_thread(call)
         updated = await self.store.update_thread(call.project, thread_id, change)
         if updated is None:
             raise errors.not_found("thread", thread_id)
@@ -106,15 +137,8 @@ class ThreadsAPI:
 
     async def list_messages(self, call: Call) -> JSON:
         thread_id = call.path["thread_id"]
-        query = ListQuery(
-            limit=call.query["limit"],
-            order=call.query["order"],
-            after=call.query.get("after"),
-            before=call.query.get("before"),
-            run_id=call.query.get("run_id"),
-        )
         await self.adopt_thread(call)
-        page = await self.store.list_messages(call.project, thread_id, query)
+        page = await self.store.list_messages(call.project, thread_id, list_query(call, call.query.get("run_id")))
         if page is None:
             raise errors.not_found("thread", thread_id)
         return list_object(page.items, page.has_more)
@@ -124,9 +148,7 @@ class ThreadsAPI:
         await self.adopt_thread(call)
         if self.message_guard is not None:
             await self.message_guard(call.project, thread_id)
-        message = message_object(self.identity.new_id("msg"), thread_id, self.identity.now(), call.body)
-        if not await self.store.add_message(call.project, message):
-            raise errors.not_found("thread", thread_id)
+        (message,) = await self.add_messages(call.project, thread_id, [call.body])
         return message
 
     async def require_thread(self, call: Call) -> None:

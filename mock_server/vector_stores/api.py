@@ -12,9 +12,9 @@ from starlette.responses import Response
 
 from .. import errors
 from ..files import FilesAPI
-from ..objects import deleted_object, list_object, merged_within_limit
+from ..objects import deleted_object, list_object, list_query, merged_within_limit
 from ..responses import JSONResponse
-from ..store import EVERYTHING, JSON, ListQuery, page_of
+from ..store import EVERYTHING, JSON, page_of
 from ..types import Call, Handler
 from .objects import (
     batch_object,
@@ -34,15 +34,6 @@ GONE = {"code": "invalid_file", "message": "The file was removed before it could
 def member(store_id: str, file_id: str) -> str:
     """A vector store file's record id: a file may be in several stores."""
     return f"{store_id}/{file_id}"
-
-
-def list_query(call: Call) -> ListQuery:
-    return ListQuery(
-        limit=call.query["limit"],
-        order=call.query["order"],
-        after=call.query.get("after"),
-        before=call.query.get("before"),
-    )
 
 
 class VectorStoresAPI:
@@ -84,13 +75,34 @@ class VectorStoresAPI:
     async def vector_store(self, call: Call) -> JSON:
         """The call's vector store, or the 404; in lenient mode an unknown id is an empty store, made now."""
         store_id = call.path["vector_store_id"]
-        found = await self.store.get_record(call.project, VECTOR_STORE, store_id)
-        if found is None and self.lenient:
-            found = vector_store_object(store_id, self.identity.now(), {})
-            await self.store.put_record(call.project, VECTOR_STORE, store_id, found)
+        found = await self.found_store(call.project, store_id)
         if found is None:
             raise errors.not_found("vector store", store_id)
         return found
+
+    async def found_store(self, project: str, store_id: str) -> JSON | None:
+        """The vector store; in lenient mode an unknown id is an empty store, made now."""
+        found = await self.store.get_record(project, VECTOR_STORE, store_id)
+        if found is None and self.lenient:
+            found = vector_store_object(store_id, self.identity.now(), {})
+            await self.store.put_record(project, VECTOR_STORE, store_id, found)
+        return found
+
+    async def known_store(self, project: str, store_id: str, param: str) -> None:
+        """The vector store a body names exists (in lenient mode, is made now), else the 400 naming where."""
+        if await self.found_store(project, store_id) is None:
+            raise errors.no_such_vector_store(store_id, param)
+
+    async def new_store(self, project: str, body: JSON) -> JSON:
+        """A vector store made from a createVectorStore body (the files it names were checked by `known_file`),
+        its files attached and counted."""
+        created_at = self.identity.now()
+        store = vector_store_object(self.identity.hex_id("vs", created_at), created_at, body)
+        await self.store.put_record(project, VECTOR_STORE, store["id"], store)
+        for file_id in body.get("file_ids") or []:
+            request = {"file_id": file_id, "chunking_strategy": body.get("chunking_strategy")}
+            await self.attach(project, store["id"], request)
+        return await self.recount(project, store["id"]) or store
 
     async def members(self, project: str, store_id: str) -> list[JSON]:
         return (await self.store.list_records(project, VECTOR_STORE_FILE, store_id, EVERYTHING)).items
@@ -160,14 +172,8 @@ class VectorStoresAPI:
         body = call.body
         for index, file_id in enumerate(body.get("file_ids") or []):
             await self.known_file(call.project, file_id, f"file_ids[{index}]")  # before anything is made
-        created_at = self.identity.now()
-        store = vector_store_object(self.identity.hex_id("vs", created_at), created_at, body)
-        await self.store.put_record(call.project, VECTOR_STORE, store["id"], store)
-        for file_id in body.get("file_ids") or []:
-            request = {"file_id": file_id, "chunking_strategy": body.get("chunking_strategy")}
-            await self.attach(call.project, store["id"], request)
-        counted = await self.recount(call.project, store["id"]) or store
-        return self.answer(counted, counted["status"] == "in_progress")
+        store = await self.new_store(call.project, body)
+        return self.answer(store, store["status"] == "in_progress")
 
     async def get_vector_store(self, call: Call) -> Response:
         store = await self.vector_store(call)
@@ -196,13 +202,17 @@ class VectorStoresAPI:
 
     async def delete_vector_store(self, call: Call) -> JSON:
         store_id = (await self.vector_store(call))["id"]
-        for kind in (VECTOR_STORE_FILE, BATCH):
-            for record in (await self.store.list_records(call.project, kind, store_id, EVERYTHING)).items:
-                record_id = member(store_id, record["file"]["id"]) if kind == VECTOR_STORE_FILE else record["id"]
-                await self.store.delete_record(call.project, kind, record_id)
-        if not await self.store.delete_record(call.project, VECTOR_STORE, store_id):
+        if not await self.drop_store(call.project, store_id):
             raise errors.not_found("vector store", store_id)
         return deleted_object(store_id, "vector_store")
+
+    async def drop_store(self, project: str, store_id: str) -> bool:
+        """The vector store gone with its files and batches (the files themselves stay); False if it was not there."""
+        for kind in (VECTOR_STORE_FILE, BATCH):
+            for record in (await self.store.list_records(project, kind, store_id, EVERYTHING)).items:
+                record_id = member(store_id, record["file"]["id"]) if kind == VECTOR_STORE_FILE else record["id"]
+                await self.store.delete_record(project, kind, record_id)
+        return await self.store.delete_record(project, VECTOR_STORE, store_id)
 
     # -- vector store files
 

@@ -26,6 +26,7 @@ def test_create_empty_and_retrieve(client: OpenAI) -> None:
 
 
 def test_create_with_string_and_part_messages(client: OpenAI) -> None:
+    document = client.files.create(file=("data.csv", b"a,b\n1,2\n"), purpose="assistants").id
     thread = client.beta.threads.create(
         messages=[
             {"role": "user", "content": "What is AI?", "metadata": {"turn": "1"}},
@@ -36,32 +37,35 @@ def test_create_with_string_and_part_messages(client: OpenAI) -> None:
                     {"type": "image_url", "image_url": {"url": "https://example.com/x.png", "detail": "low"}},
                     {"type": "image_file", "image_file": {"file_id": "file-img"}},
                 ],
-                "attachments": [{"file_id": "file-doc", "tools": [{"type": "code_interpreter"}]}],
+                "attachments": [{"file_id": document, "tools": [{"type": "code_interpreter"}]}],
             },
         ],
         metadata={"owner": "tests"},
     )
     assert thread.metadata == {"owner": "tests"}
+    assert thread.tool_resources.code_interpreter.file_ids == [document]  # type: ignore[union-attr]
     messages = client.beta.threads.messages.list(thread.id, order="asc").data
     assert [m.content[0].text.value for m in messages] == ["What is AI?", "And this picture?"]  # type: ignore[union-attr]
     assert messages[0].metadata == {"turn": "1"}
     assert messages[1].content[1].type == "image_url"
     assert messages[1].content[2].image_file.file_id == "file-img"  # type: ignore[union-attr]
-    assert messages[1].attachments[0].file_id == "file-doc"  # type: ignore[index]
+    assert messages[1].attachments[0].file_id == document  # type: ignore[index]
 
 
 def test_tool_resources_both_forms(client: OpenAI) -> None:
+    code_file, search_file = (client.files.create(file=(n, b"text"), purpose="assistants").id for n in "ab")
+    store = (client.vector_stores if hasattr(client, "vector_stores") else client.beta.vector_stores).create()
     thread = client.beta.threads.create(
-        tool_resources={"code_interpreter": {"file_ids": ["file-1"]}, "file_search": {"vector_store_ids": ["vs_1"]}}
+        tool_resources={"code_interpreter": {"file_ids": [code_file]}, "file_search": {"vector_store_ids": [store.id]}}
     )
-    assert thread.tool_resources.code_interpreter.file_ids == ["file-1"]  # type: ignore[union-attr]
-    assert thread.tool_resources.file_search.vector_store_ids == ["vs_1"]  # type: ignore[union-attr]
+    assert thread.tool_resources.code_interpreter.file_ids == [code_file]  # type: ignore[union-attr]
+    assert thread.tool_resources.file_search.vector_store_ids == [store.id]  # type: ignore[union-attr]
     helper = client.beta.threads.create(
         tool_resources={
             "file_search": {
                 "vector_stores": [
                     {
-                        "file_ids": ["file-2"],
+                        "file_ids": [search_file],
                         "chunking_strategy": {
                             "type": "static",
                             "static": {"max_chunk_size_tokens": 400, "chunk_overlap_tokens": 100},
@@ -71,8 +75,8 @@ def test_tool_resources_both_forms(client: OpenAI) -> None:
             }
         }
     )
-    (store,) = helper.tool_resources.file_search.vector_store_ids  # type: ignore[union-attr]
-    assert store.startswith("vs_")
+    (made,) = helper.tool_resources.file_search.vector_store_ids  # type: ignore[union-attr]
+    assert made.startswith("vs_") and made != store.id
 
 
 def test_update_and_delete(client: OpenAI) -> None:
