@@ -119,6 +119,39 @@ async def test_a_stream_and_polls_end_a_run_once(api: httpx.AsyncClient) -> None
     assert [m["content"][0]["text"]["value"] for m in messages] == ["Sunny."]
 
 
+async def test_a_paced_file_search_stream_and_ten_pollers_search_and_cite_once(api: httpx.AsyncClient) -> None:
+    text = b"Refunds are paid within 30 days of a return."
+    form = {"file": ("refunds.txt", text)}
+    file_id = (await ok(api.post("/files", files=form, data={"purpose": "assistants"})))["id"]
+    store_id = (await ok(api.post("/vector_stores", json={"file_ids": [file_id]})))["id"]
+    resources = {"file_search": {"vector_store_ids": [store_id]}}
+    body = {"model": "gpt-4o", "tools": [{"type": "file_search"}], "tool_resources": resources}
+    assistant = await ok(api.post("/assistants", json=body))
+    thread_id = (await ok(api.post("/threads", json={"messages": [{"role": "user", "content": "refunds?"}]})))["id"]
+    run_body = {"assistant_id": assistant["id"], "stream": True}
+    streamed = asyncio.create_task(
+        ok_response(
+            api.post(f"/threads/{thread_id}/runs", json=run_body, headers={"X-Mock-Pace": "deltas_per_second=50"})
+        )
+    )
+    while not (runs := (await ok(api.get(f"/threads/{thread_id}/runs")))["data"]):
+        await asyncio.sleep(0)
+    path = f"/threads/{thread_id}/runs/{runs[0]['id']}"
+
+    async def poll_to_the_end() -> None:
+        while (await ok(api.get(path)))["status"] != "completed":
+            pass
+
+    await asyncio.gather(*(poll_to_the_end() for _ in range(10)))
+    names = [name for name, _ in events_of((await streamed).text)]
+    assert names.count("thread.run.step.created") == 2 and names.count("thread.run.completed") == 1
+    steps = (await ok(api.get(f"{path}/steps")))["data"]
+    assert sorted(step["type"] for step in steps) == ["message_creation", "tool_calls"]
+    (message,) = await assistant_messages(api, thread_id)
+    (annotation,) = message["content"][0]["text"]["annotations"]
+    assert annotation["file_citation"]["file_id"] == file_id
+
+
 async def test_runs_started_at_once_on_one_thread_start_one(api: httpx.AsyncClient) -> None:
     assistant = await ok(api.post("/assistants", json={"model": "gpt-4o"}))
     thread_id = (await ok(api.post("/threads")))["id"]

@@ -1,12 +1,12 @@
 """Files and vector stores through the official SDK (1.x and 3.x), sync and async, over a real socket: upload,
 a vector store filled with the SDK's poll helpers, the bytes back, a search that finds the relevant chunk
-first, and everything deleted; then the same on the SQLite store across a restart."""
+first, and everything deleted. The same on the SQLite store across a restart is in `test_sdk_runs_documents`,
+beside the runs that search such stores (one pair of servers for both)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import openai
@@ -15,8 +15,6 @@ from openai import AsyncOpenAI, OpenAI
 
 from mock_server import MockApp, Settings, create_app
 from mock_server.server import BackgroundServer
-
-from ..helpers import QUIET, serving
 
 pytestmark = [pytest.mark.sdk, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -114,18 +112,3 @@ def test_the_same_with_the_async_client(server: BackgroundServer[MockApp]) -> No
             assert (await client.files.list()).data == []
 
     asyncio.run(scenario())
-
-
-def test_files_and_vector_stores_survive_a_restart_on_sqlite(tmp_path: Path) -> None:
-    store = f"sqlite:{tmp_path / 'mock.db'}"
-    with (
-        serving(*QUIET, "--store", store, "--poll-after-ms", "5") as first,
-        OpenAI(base_url=f"{first.url}/v1", api_key="sk-durable", max_retries=0) as client,
-    ):
-        data_id, store_id, refunds_id = fill(client)
-    with (
-        serving(*QUIET, "--store", store) as second,
-        OpenAI(base_url=f"{second.url}/v1", api_key="sk-durable", max_retries=0) as client,
-    ):
-        check_filled(client, data_id, store_id, refunds_id)
-        empty(client, data_id, store_id)
