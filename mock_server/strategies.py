@@ -16,6 +16,8 @@ Property tests of code that builds thread, vector store or upload requests can d
 The valid strategies draw bodies the real API accepted: built with hypothesis-jsonschema from the
 contract's request schemas (`createThread`, `createMessage`, `modifyThread`, `modifyMessage`) and held
 to the constraints the schema language cannot say (a static chunking overlap is at most half the chunk size).
+The ids they hold are made up: a body naming a file or a vector store that does not exist is refused (400),
+so a test sends it after putting ids that exist in their place (see `tests/test_properties.py`).
 The invalid ones draw an `InvalidRequest`: a valid body with exactly one thing wrong, the `param` the
 API's 400 names for it (`messages[0].role`, `metadata.user`, ...) and the error `code`.
 
@@ -141,17 +143,20 @@ def requests(operation_id: str, contract: Contract | None = None) -> st.SearchSt
 
 
 def create_thread_requests(contract: Contract | None = None) -> st.SearchStrategy[JSON]:
-    """Bodies of `POST /threads` that the API accepts."""
+    """Bodies of `POST /threads` that the API accepts (the files and vector stores they name may not exist:
+    replace those ids by ones that do before sending)."""
     return requests("createThread", contract)
 
 
 def create_message_requests(contract: Contract | None = None) -> st.SearchStrategy[JSON]:
-    """Bodies of `POST /threads/{thread_id}/messages` that the API accepts."""
+    """Bodies of `POST /threads/{thread_id}/messages` that the API accepts (their attachments name files that
+    may not exist)."""
     return requests("createMessage", contract)
 
 
 def modify_thread_requests(contract: Contract | None = None) -> st.SearchStrategy[JSON]:
-    """Bodies of `POST /threads/{thread_id}` that the API accepts."""
+    """Bodies of `POST /threads/{thread_id}` that the API accepts (the files and vector stores they name may
+    not exist)."""
     return requests("modifyThread", contract)
 
 

@@ -408,3 +408,52 @@ def test_a_paced_stream_and_ten_pollers_search_and_cite_once(
     (message,) = messages
     (annotation,) = message["content"][0]["text"]["annotations"]
     assert annotation["file_citation"]["file_id"] == refunds
+
+
+def test_the_same_seed_gives_the_same_cited_answers_and_images(
+    start_server: Callable[..., BackgroundServer[MockApp]],
+) -> None:
+    chart = {"match": "^chart", "code_interpreter": {"input": "plot()", "logs": "ok", "image": True}}
+
+    def scenario() -> list[Any]:
+        server = start_server(seed=11, replies=(chart,))
+        with httpx.Client(base_url=server.base_url, headers=HEADERS, timeout=10, verify=SHARED_SSL) as api:
+            store_id, _ = store_of(api, ("refunds.txt", REFUNDS))
+            tools = [*FILE_SEARCH, {"type": "code_interpreter"}]
+            resources = {"file_search": {"vector_store_ids": [store_id]}}
+            assistant = ok(
+                api.post("/assistants", json={"model": "gpt-4o", "tools": tools, "tool_resources": resources})
+            )
+            seen = []
+            for text in ("refunds?", "chart the refunds"):
+                run, thread_id = run_on(api, assistant["id"], text)
+                seen += [run, ok(api.get(f"/threads/{thread_id}/messages"))]
+                seen.append(
+                    ok(api.get(f"/threads/{thread_id}/runs/{run['id']}/steps", params={"include[]": INCLUDE_CONTENT}))
+                )
+            seen.append(ok(api.get("/files")))
+            return seen
+
+    first, second = scenario(), scenario()
+    assert first == second
+    steps = first[-2]["data"]
+    assert sorted(
+        call["type"] for step in steps if step["type"] == "tool_calls" for call in step["step_details"]["tool_calls"]
+    ) == ["code_interpreter", "file_search"]
+
+
+def test_tool_choice_none_calls_no_tool_and_no_store_means_no_search(api: httpx.Client) -> None:
+    store_id, _ = store_of(api, ("refunds.txt", REFUNDS))
+    resources = {"file_search": {"vector_store_ids": [store_id]}}
+    assistant = ok(api.post("/assistants", json={"model": "gpt-4o", "tools": FILE_SEARCH, "tool_resources": resources}))
+    thread_id = ok(api.post("/threads", json={"messages": [{"role": "user", "content": "refunds?"}]}))["id"]
+    run = ok(api.post(f"/threads/{thread_id}/runs", json={"assistant_id": assistant["id"], "tool_choice": "none"}))
+    finished(api, thread_id, run["id"])
+    assert [s["type"] for s in ok(api.get(f"/threads/{thread_id}/runs/{run['id']}/steps"))["data"]] == [
+        "message_creation"
+    ]
+    storeless = ok(api.post("/assistants", json={"model": "gpt-4o", "tools": FILE_SEARCH}))
+    run, thread_id = run_on(api, storeless["id"], "refunds?")
+    assert [s["type"] for s in ok(api.get(f"/threads/{thread_id}/runs/{run['id']}/steps"))["data"]] == [
+        "message_creation"
+    ]

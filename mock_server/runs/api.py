@@ -193,16 +193,17 @@ class RunsAPI:
         self, project: str, run: JSON, query: str, rule: ReplyRule | None, resources: list[JSON | None]
     ) -> JSON:
         """What the run's built-in tools do before it answers (see tools.py): a file_search of the vector
-        stores in `resources` (or the results the rule scripts), the code_interpreter call the rule scripts."""
-        kinds = tool_types(run["tools"])
+        stores in `resources` (none to search, no search), or the results the rule scripts; the code_interpreter
+        call the rule scripts. `tool_choice: none` calls no tool."""
+        kinds = tool_types(run["tools"]) if run["tool_choice"] != "none" else set()
         planned: JSON = {}
         searching = True if rule is None else rule.file_search
         if "file_search" in kinds and searching is not False:
-            planned["file_search"] = {**search_settings(run["tools"], run["model"]), "query": query}
+            settings = {**search_settings(run["tools"], run["model"]), "query": query}
             if isinstance(searching, list):
-                planned["file_search"]["results"] = searching
-            else:
-                planned["file_search"]["stores"] = await self.resources.searchable(project, *resources)
+                planned["file_search"] = {**settings, "results": searching}
+            elif stores := await self.resources.searchable(project, *resources):
+                planned["file_search"] = {**settings, "stores": stores}
         if "code_interpreter" in kinds and rule is not None and rule.code_interpreter is not None:
             planned["code_interpreter"] = rule.code_interpreter
         return planned
