@@ -56,6 +56,15 @@ def store_of(api: httpx.Client, *contents: tuple[str, bytes]) -> tuple[str, list
     return ok(api.post("/vector_stores", json={"file_ids": file_ids}))["id"], file_ids
 
 
+def searcher(api: httpx.Client, *contents: tuple[str, bytes]) -> tuple[dict[str, Any], list[str]]:
+    """An assistant with the file_search tool and a vector store of these files (refunds.txt if none), and
+    the files' ids."""
+    store_id, file_ids = store_of(api, *(contents or [("refunds.txt", REFUNDS)]))
+    resources = {"file_search": {"vector_store_ids": [store_id]}}
+    body = {"model": "gpt-4o", "tools": FILE_SEARCH, "tool_resources": resources}
+    return ok(api.post("/assistants", json=body)), file_ids
+
+
 def finished(api: httpx.Client, thread_id: str, run_id: str) -> dict[str, Any]:
     for _ in range(20):
         run = ok(api.get(f"/threads/{thread_id}/runs/{run_id}"))
@@ -88,9 +97,7 @@ def events(text: str) -> list[tuple[str, Any]]:
 def test_a_run_with_file_search_searches_its_stores_and_cites_the_best_chunk(
     api: httpx.Client, conforms: Conforms
 ) -> None:
-    store_id, (refunds, _) = store_of(api, ("refunds.txt", REFUNDS), ("weather.txt", WEATHER))
-    resources = {"file_search": {"vector_store_ids": [store_id]}}
-    assistant = ok(api.post("/assistants", json={"model": "gpt-4o", "tools": FILE_SEARCH, "tool_resources": resources}))
+    assistant, (refunds, _) = searcher(api, ("refunds.txt", REFUNDS), ("weather.txt", WEATHER))
     run, thread_id = run_on(api, assistant["id"], "How long until my refund is paid?")
     assert run["status"] == "completed"
 
@@ -133,9 +140,7 @@ def test_a_run_with_file_search_searches_its_stores_and_cites_the_best_chunk(
 
 
 def test_the_stream_sends_the_search_step_then_the_cited_answer(api: httpx.Client, conforms: Conforms) -> None:
-    store_id, (refunds,) = store_of(api, ("refunds.txt", REFUNDS))
-    resources = {"file_search": {"vector_store_ids": [store_id]}}
-    assistant = ok(api.post("/assistants", json={"model": "gpt-4o", "tools": FILE_SEARCH, "tool_resources": resources}))
+    assistant, (refunds,) = searcher(api)
     for include in (False, True):
         thread_id = ok(api.post("/threads", json={"messages": [{"role": "user", "content": "refund receipt?"}]}))["id"]
         params = {"include[]": INCLUDE_CONTENT} if include else {}
@@ -191,9 +196,7 @@ def test_the_stream_sends_the_search_step_then_the_cited_answer(api: httpx.Clien
 def test_no_hit_answers_uncited_and_rules_switch_the_search_off_or_script_it(
     server: BackgroundServer[MockApp], api: httpx.Client
 ) -> None:
-    store_id, (refunds,) = store_of(api, ("refunds.txt", REFUNDS))
-    resources = {"file_search": {"vector_store_ids": [store_id]}}
-    assistant = ok(api.post("/assistants", json={"model": "gpt-4o", "tools": FILE_SEARCH, "tool_resources": resources}))
+    assistant, (refunds,) = searcher(api)
     run, thread_id = run_on(api, assistant["id"], "penguins")  # no word of the file
     steps = ok(api.get(f"/threads/{thread_id}/runs/{run['id']}/steps"))["data"]
     assert steps[-1]["step_details"]["tool_calls"][0]["file_search"]["results"] == []
@@ -220,7 +223,7 @@ def test_no_hit_answers_uncited_and_rules_switch_the_search_off_or_script_it(
     assert part["text"]["annotations"][0]["start_index"] == len("As the policy says.")
 
     # An assistant without the tool never searches, whatever the rules say.
-    plain = ok(api.post("/assistants", json={"model": "gpt-4o", "tool_resources": resources}))
+    plain = ok(api.post("/assistants", json={"model": "gpt-4o", "tool_resources": assistant["tool_resources"]}))
     run, thread_id = run_on(api, plain["id"], "scripted refund")
     assert [s["type"] for s in ok(api.get(f"/threads/{thread_id}/runs/{run['id']}/steps"))["data"]] == [
         "message_creation"
@@ -367,9 +370,7 @@ def test_reply_rules_check_their_tool_keys(server: BackgroundServer[MockApp]) ->
 def test_a_paced_stream_and_ten_pollers_search_and_cite_once(
     server: BackgroundServer[MockApp], api: httpx.Client
 ) -> None:
-    store_id, (refunds,) = store_of(api, ("refunds.txt", REFUNDS))
-    resources = {"file_search": {"vector_store_ids": [store_id]}}
-    assistant = ok(api.post("/assistants", json={"model": "gpt-4o", "tools": FILE_SEARCH, "tool_resources": resources}))
+    assistant, (refunds,) = searcher(api)
     thread_id = ok(api.post("/threads", json={"messages": [{"role": "user", "content": "refund?"}]}))["id"]
 
     async def scenario() -> list[str]:
@@ -443,9 +444,7 @@ def test_the_same_seed_gives_the_same_cited_answers_and_images(
 
 
 def test_tool_choice_none_calls_no_tool_and_no_store_means_no_search(api: httpx.Client) -> None:
-    store_id, _ = store_of(api, ("refunds.txt", REFUNDS))
-    resources = {"file_search": {"vector_store_ids": [store_id]}}
-    assistant = ok(api.post("/assistants", json={"model": "gpt-4o", "tools": FILE_SEARCH, "tool_resources": resources}))
+    assistant, _ = searcher(api)
     thread_id = ok(api.post("/threads", json={"messages": [{"role": "user", "content": "refunds?"}]}))["id"]
     run = ok(api.post(f"/threads/{thread_id}/runs", json={"assistant_id": assistant["id"], "tool_choice": "none"}))
     finished(api, thread_id, run["id"])

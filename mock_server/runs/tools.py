@@ -137,30 +137,19 @@ def cited_text(text: str, cited: JSON | None, image: JSON | None) -> tuple[str, 
     annotations: list[JSON] = []
     if cited is not None:
         marker = MARKER.format(index=0, name=cited["file_name"])
-        annotations.append(
-            {
-                "type": "file_citation",
-                "text": marker,
-                "start_index": len(text),
-                "end_index": len(text) + len(marker),
-                "file_citation": {"file_id": cited["file_id"]},
-            }
-        )
+        annotations.append(annotation("file_citation", marker, len(text), cited["file_id"]))
         text += marker
     if image is not None:
         text += f"\n\n[{image['filename']}]("
         link = SANDBOX.format(name=image["filename"])
-        annotations.append(
-            {
-                "type": "file_path",
-                "text": link,
-                "start_index": len(text),
-                "end_index": len(text) + len(link),
-                "file_path": {"file_id": image["id"]},
-            }
-        )
+        annotations.append(annotation("file_path", link, len(text), image["id"]))
         text += link + ")"
     return text, annotations
+
+
+def annotation(kind: str, span: str, at: int, file_id: str) -> JSON:
+    """A `file_citation` or `file_path` annotation on `span`, which starts at `at` (end_index exclusive)."""
+    return {"type": kind, "text": span, "start_index": at, "end_index": at + len(span), kind: {"file_id": file_id}}
 
 
 def fitting(text: str, annotations: list[JSON]) -> list[JSON]:
