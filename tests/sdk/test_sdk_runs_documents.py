@@ -70,9 +70,13 @@ class AsyncCollected(AsyncAssistantEventHandler):
         super().__init__()
         self.texts: list[Text] = []
         self.tools: list[str] = []
+        self.images: list[str] = []
 
     async def on_text_done(self, text: Text) -> None:
         self.texts.append(text)
+
+    async def on_image_file_done(self, image_file: Any) -> None:
+        self.images.append(image_file.file_id)
 
     async def on_tool_call_created(self, tool_call: ToolCall) -> None:
         self.tools.append(tool_call.type)
@@ -232,12 +236,16 @@ def test_the_same_with_the_async_client(server: BackgroundServer[MockApp]) -> No
             check_search_step(steps, refunds.id, content=True)
             coder = await client.beta.assistants.create(model="gpt-4o", tools=[{"type": "code_interpreter"}])
             await client.beta.threads.messages.create(thread.id, role="user", content="chart it")
-            run = await client.beta.threads.runs.create_and_poll(
-                thread_id=thread.id, assistant_id=coder.id, poll_interval_ms=5
-            )
-            message = (await client.beta.threads.messages.list(thread.id)).data[0]
-            image_id = message.content[1].image_file.file_id  # type: ignore[union-attr]
-            assert run.status == "completed" and await (await client.files.content(image_id)).aread() == png()
+            charted = AsyncCollected()
+            async with client.beta.threads.runs.stream(
+                thread_id=thread.id, assistant_id=coder.id, event_handler=charted
+            ) as stream:
+                await stream.until_done()
+            # The text done when the image part begins, then the image: the SDK's handler saw both parts.
+            (image_id,) = charted.images
+            (text,) = charted.texts
+            assert charted.tools == ["code_interpreter"] and text.annotations[0].file_path.file_id == image_id  # type: ignore[union-attr]
+            assert await (await client.files.content(image_id)).aread() == png()
             for file_id in (refunds.id, image_id):
                 assert (await client.files.delete(file_id)).deleted
             assert (await stores.delete(store.id)).deleted
