@@ -230,7 +230,8 @@ class ThreadsMock:
     def reply(self, match: str | None = None, **rule: Any) -> dict[str, Any]:
         """Add a reply rule for runs, tried after those already there: `reply("hello", reply="Hi there!")`,
         `reply("weather", tool_calls=[{"function": "get_weather", "arguments": {"city": "Paris"}}], then="Sunny.")`,
-        `reply("boom", fail={"code": "server_error", "message": "Sorry, something went wrong."})`.
+        `reply("boom", fail={"code": "server_error", "message": "Sorry, something went wrong."})`,
+        `reply("chart", code_interpreter={"input": "plt.bar(x, y)", "image": True})`, `reply(file_search=False)`.
         The fixture resets the mock before each test, so a rule lasts as long as the test that added it."""
         body = {**({} if match is None else {"match": match}), **rule}
         added: dict[str, Any] = self.admin("POST", "/__mock__/replies", body)
