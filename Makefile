@@ -39,7 +39,7 @@ test-main: $(STAMP)
 
 # The SDK tests again, against the 1.x SDK in its own virtualenv.
 test-sdk1: $(SDK1_STAMP)
-	$(SDK1_VENV)/bin/python -m pytest -m sdk -n 2 -p no:cacheprovider
+	$(SDK1_VENV)/bin/python -m pytest -m sdk -n 2 --dist worksteal -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check mock_server tests bench
