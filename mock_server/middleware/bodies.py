@@ -3,11 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from typing import NoReturn
 
 from starlette.types import Message, Receive
 
 from .. import errors
 from ..budget import InFlight
+
+# A refused body up to this size is read to its end, and dropped, before the refusal is sent: a server that
+# closes a connection with unread bytes resets it, and the client may never see its 413.
+DRAIN_LIMIT = 8 * 1024 * 1024
+DRAIN_SECONDS = 5.0
+
+
+async def too_large(receive: Receive, limit: int, left: int | None, timeout: float) -> NoReturn:
+    """Refuses a body over `limit`, once the `left` bytes still to come (None: unknown) are drained."""
+    if left is None or left <= DRAIN_LIMIT:
+        drained = 0
+        with contextlib.suppress(TimeoutError, errors.APIError):
+            async with asyncio.timeout(min(timeout, DRAIN_SECONDS)):
+                while drained <= DRAIN_LIMIT:
+                    message = await receive()
+                    drained += len(body_of(message))
+                    if not message.get("more_body", False):
+                        break
+    raise errors.body_too_large(limit)
 
 
 async def read_body(
@@ -17,12 +38,12 @@ async def read_body(
     that comes in pieces holds its bytes against the budget's in-flight share while it is read, and is
     refused with 503 when that share is full."""
     if declared_length is not None and declared_length.isdigit() and int(declared_length) > limit:
-        raise errors.body_too_large(limit)
+        await too_large(receive, limit, int(declared_length), timeout)
     first = await receive()
     chunks = [body_of(first)]
     size = len(chunks[0])
     if size > limit:
-        raise errors.body_too_large(limit)
+        await too_large(receive, limit, None if first.get("more_body", False) else 0, timeout)
     if not first.get("more_body", False):
         return chunks[0]
     # Only a body that comes in pieces pays for a timer and the count: it is the one that may never end,
@@ -38,7 +59,8 @@ async def read_body(
                 chunks.append(body_of(message))
                 size += len(chunks[-1])
                 if size > limit:
-                    raise errors.body_too_large(limit)
+                    del chunks[:]
+                    await too_large(receive, limit, None if message.get("more_body", False) else 0, timeout)
                 if not message.get("more_body", False):
                     break
     except TimeoutError:
