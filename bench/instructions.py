@@ -1,0 +1,69 @@
+"""Instructions per request, counted by callgrind: a figure that, unlike requests per second, does not move
+with the other work on a shared machine. The mock's ASGI app is called in-process (no socket, no server) for
+N rounds of create-thread + retrieve-thread + add-message; the cost of one round is the difference between
+a run with N rounds and one with none, divided by N:
+
+    N=600 valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python -m bench.instructions
+    N=0   valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python -m bench.instructions
+
+To compare two commits, run each from its own checkout with PYTHONPATH pointing at it: an editable install
+imports the package it was installed from, whatever the working directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+import orjson
+
+from mock_server import Settings, create_app
+
+HEADERS = [(b"authorization", b"Bearer sk-bench"), (b"openai-beta", b"assistants=v2")]
+WARM_UP = 20
+
+
+async def call(app: Any, method: str, path: str, body: bytes = b"") -> bytes:
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    length = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())] if body else []
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": method,
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": HEADERS + length,
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 2),
+        "scheme": "http",
+        "root_path": "",
+        "state": {},
+    }
+    await app(scope, receive, send)
+    return b"".join(message.get("body", b"") for message in sent if message["type"] == "http.response.body")
+
+
+async def rounds(count: int) -> None:
+    app = create_app(Settings(seed=1, log_level="warning"))
+    thread = orjson.dumps({"messages": [{"role": "user", "content": "Hello there"}]})
+    message = orjson.dumps({"role": "user", "content": "More"})
+    async with app.router.lifespan_context(app):
+        for number in range(WARM_UP + count):
+            thread_id = orjson.loads(await call(app, "POST", "/v1/threads", thread))["id"]
+            if number >= WARM_UP:
+                await call(app, "GET", f"/v1/threads/{thread_id}")
+                await call(app, "POST", f"/v1/threads/{thread_id}/messages", message)
+
+
+if __name__ == "__main__":
+    asyncio.run(rounds(int(os.environ.get("N", "0"))))
