@@ -203,7 +203,7 @@ class Recording:
         self._body: list[bytes] = []
         self._kept = 0
         self._size = 0
-        self._limit = min(body_kept, UPLOAD_KEPT) if is_multipart(scope) else body_kept
+        self._limit = body_kept
         self.__wrapped__ = receive
         self.body_done = False
         self.status: int | None = None
@@ -213,6 +213,9 @@ class Recording:
         if message["type"] == "http.request":
             body = message.get("body", b"")
             self._size += len(body)
+            if self._kept + len(body) > UPLOAD_KEPT and self._limit > UPLOAD_KEPT and is_multipart(self._scope):
+                # Looked at only for a body past the upload's share: the headers walk stays off small requests.
+                self._limit = UPLOAD_KEPT
             chunk = body[: self._limit - self._kept]
             if chunk:
                 self._body.append(chunk)

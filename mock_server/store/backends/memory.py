@@ -150,16 +150,21 @@ class MemoryStore(Store):
             # Else one client filling one thread would evict every other thread of every project.
             raise TooLarge(held + size, self._max_bytes // THREAD_SHARE)
         room = self._max_bytes - self._blob_bytes
-        if self._bytes + size <= room:
-            return
-        for evicted in list(self._threads):
-            if self._bytes + size <= room:
-                return
-            if evicted != keep:
-                self._evict(evicted, for_bytes=True)
-        if self._bytes + size > room:
+        if not self._evict_until_within(room - size, keep):
             # What cannot be evicted (assistants, the kept thread's runs, files) leaves no room.
             raise TooLarge(size, room - (self._bytes - held))
+
+    def _evict_until_within(self, limit: int, keep: ThreadKey | None = None) -> bool:
+        """The least recently used threads (but `keep`) evicted until the threads hold at most `limit` bytes;
+        False when all that could go went and it is still more."""
+        if self._bytes <= limit:
+            return True  # the common case, without copying the keys of every thread
+        for evicted in list(self._threads):
+            if self._bytes <= limit:
+                return True
+            if evicted != keep:
+                self._evict(evicted, for_bytes=True)
+        return self._bytes <= limit
 
     def _evict(self, key: ThreadKey, *, for_bytes: bool = False) -> None:
         del self._threads[key]
@@ -376,10 +381,7 @@ class MemoryStore(Store):
                 warn_eviction(self._max_file_bytes, "file")
         if self._max_bytes is not None:
             # The file's room comes out of the threads' when both together pass the store's share.
-            for evicted in list(self._threads):
-                if self._bytes + self._blob_bytes <= self._max_bytes:
-                    break
-                self._evict(evicted, for_bytes=True)
+            self._evict_until_within(self._max_bytes - self._blob_bytes)
         return record
 
     async def read_blob(self, project: str, kind: str, record_id: str) -> AsyncIterator[bytes] | None:
