@@ -45,12 +45,21 @@ class MockApp(Starlette):
         self.identity = Identity(settings.seed)
         self.shares = Shares.of(settings.max_memory)
         self.store: Store = store_for(settings.store, settings.max_threads, settings.max_file_bytes)
-        self.store.limit_memory(self.shares.store)
+        if self.shares.store is not None:
+            self.store.limit_memory(self.shares.store)
+        if settings.max_disk is not None:
+            self.store.limit_disk(settings.max_disk)
         self.in_flight = InFlight(self.shares.in_flight)
         lenient = settings.mode == "lenient"
         files = FilesAPI(self.store, self.identity, lenient=lenient)
         vector_stores = VectorStoresAPI(files, poll_after_ms=settings.poll_after_ms)
-        threads = ThreadsAPI(self.store, self.identity, ToolResources(vector_stores), lenient=lenient)
+        threads = ThreadsAPI(
+            self.store,
+            self.identity,
+            ToolResources(vector_stores),
+            lenient=lenient,
+            max_messages=settings.max_thread_messages,
+        )
         self.replies = ReplyBook(list(settings.replies))
         runs = RunsAPI(threads, self.replies, poll_after_ms=settings.poll_after_ms, pace=Pace.parse(settings.pace))
         self.streams = runs.streams

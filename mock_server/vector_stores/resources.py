@@ -108,8 +108,10 @@ class ToolResources:
     async def attach_to_thread(self, project: str, thread_id: str, attachments: Sequence[JSON]) -> None:
         """A new message's attachments (checked) added to its thread's resources."""
         coded, searched = tool_files(attachments, "code_interpreter"), tool_files(attachments, "file_search")
+        if not (coded or searched):
+            return
         thread = await self.store.get_thread(project, thread_id)
-        if thread is None or not (coded or searched):
+        if thread is None:
             return
         named = store_of(thread["tool_resources"])
         if named is not None and await self.store.get_record(project, VECTOR_STORE, named) is None:
