@@ -14,8 +14,9 @@ unexport PYTHONDONTWRITEBYTECODE
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SDK1_STAMP := $(SDK1_VENV)/.installed
+SDK_SUITES_CACHE ?= .cache/sdk-suites
 
-.PHONY: run test test-main test-sdk1 lint bench fuzz clean
+.PHONY: run test test-main test-sdk1 test-sdk-suites lint bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +41,20 @@ test-main: $(STAMP)
 # The SDK tests again, against the 1.x SDK in its own virtualenv.
 test-sdk1: $(SDK1_STAMP)
 	$(SDK1_VENV)/bin/python -m pytest -m sdk -n 2 --dist worksteal -p no:cacheprovider
+
+# openai-python's own tests/api_resources files of the families the mock serves, unchanged, against
+# `threads-mock start --mode lenient`, for the SDK in each virtualenv (3.x and the last 1.x): their sdists are
+# downloaded into $(SDK_SUITES_CACHE), and what those tests need beside pytest is the `sdk-suites` extra.
+test-sdk-suites: $(VENV)/.sdk-suites $(SDK1_VENV)/.sdk-suites
+	$(BIN)/python -m tests.sdk_suites --cache $(SDK_SUITES_CACHE) --sdk $(BIN)/python --sdk $(SDK1_VENV)/bin/python
+
+$(VENV)/.sdk-suites: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,fuzz,dev,sdk-suites]'
+	touch $@
+
+$(SDK1_VENV)/.sdk-suites: $(SDK1_STAMP)
+	$(SDK1_VENV)/bin/python -m pip install --quiet -e '.[test,sdk-suites]' '$(SDK1_SPEC)'
+	touch $@
 
 lint: $(STAMP)
 	$(BIN)/ruff check mock_server tests bench

@@ -70,9 +70,7 @@ class MockApp(Starlette):
         self.rate_limits = TokenBuckets(rate_limit) if rate_limit else None
         operations = OperationTable(
             self.contract,
-            Validators(
-                self.contract, settings.max_body_size, id_patterns=not lenient, max_file_bytes=settings.max_file_bytes
-            ),
+            Validators(self.contract, settings.max_body_size, lenient=lenient, max_file_bytes=settings.max_file_bytes),
             {**threads.handlers(), **runs.handlers(), **files.handlers(), **vector_stores.handlers()},
         )
         super().__init__(

@@ -414,7 +414,8 @@ class Settings:
     mode: str = setting(
         "strict",
         MODE,
-        "strict: the real API's semantics; lenient: unknown ids are created on first use, as Prism and Steady answer",
+        "strict: the real API's semantics; lenient: as Prism and Steady answer (unknown ids created on first use, "
+        "conflicts of the real service's timing let through, rules its reference states in prose unchecked)",
         marker=True,
         ini=True,
     )

@@ -1,5 +1,9 @@
 """Constraints the contract states in prose, which its schema language cannot say; each raises the API's
-own error. (The fuzzer's twin, `mock_server.fuzzing.constraints`, keeps generated requests within them.)"""
+own error. (The fuzzer's twin, `mock_server.fuzzing.constraints`, keeps generated requests within them.)
+
+Lenient mode checks them too, unlike the prose the contract marks `x-lenient`: an overlap past half the chunk
+size makes the windows of `vector_stores.search.chunks_of` start ever closer together, down to one a word, so
+that a file's chunks would hold up to 4,096 times its text, past any memory budget."""
 
 from __future__ import annotations
 

@@ -81,6 +81,14 @@ class ToolResources:
         if search is not None:
             ids = list(search.get("vector_store_ids") or [])
             for helper in helpers or []:
+                if ids:
+                    # Both named (lenient mode: the schema has one or the other): the helper's files join the
+                    # named store, as a thread or an assistant holds one vector store.
+                    for file_id in helper.get("file_ids") or []:
+                        request = {"file_id": file_id, "chunking_strategy": helper.get("chunking_strategy")}
+                        await self.vector_stores.attach(project, ids[0], request)
+                    await self.vector_stores.recount(project, ids[0])
+                    continue
                 body = {**helper, "expires_after": THREAD_STORE_EXPIRY if thread else None}
                 ids.append((await self.vector_stores.new_store(project, body))["id"])
             resources["file_search"] = {"vector_store_ids": ids}
