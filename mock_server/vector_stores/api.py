@@ -109,6 +109,18 @@ class VectorStoresAPI:
             await self.attach(project, store["id"], request)
         return await self.recount(project, store["id"]) or store
 
+    async def used(self, project: str, store_id: str) -> None:
+        """A search in the store (the endpoint's, or a run's file_search): it was active now, and so expires
+        `expires_after` from now, as the real stores' `last_active_at` anchor said."""
+        now = self.identity.now()
+
+        def active(store: JSON) -> JSON:
+            store["last_active_at"] = now
+            store["expires_at"] = expires_at(store["expires_after"], now)
+            return store
+
+        await self.store.update_record(project, VECTOR_STORE, store_id, active)
+
     async def members(self, project: str, store_id: str) -> list[JSON]:
         return (await self.store.list_records(project, VECTOR_STORE_FILE, store_id, EVERYTHING)).items
 
@@ -374,6 +386,7 @@ class VectorStoresAPI:
     async def search(self, call: Call) -> JSON:
         store_id = (await self.vector_store(call))["id"]
         await self.settle(call.project, store_id)
+        await self.used(call.project, store_id)
         body = call.body
         query = body["query"]
         results = await search(

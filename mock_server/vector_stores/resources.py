@@ -157,5 +157,6 @@ class ToolResources:
         for named in resources:
             for store_id in ((named or {}).get("file_search") or {}).get("vector_store_ids") or []:
                 if store_id not in found and await self.vector_stores.settle(project, store_id) is not None:
+                    await self.vector_stores.used(project, store_id)
                     found.append(store_id)
         return found
