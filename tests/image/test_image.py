@@ -94,8 +94,12 @@ def test_the_server_is_not_root(mock: Running, image: str) -> None:
 
 def test_without_a_token_the_admin_api_is_locked_and_the_probe_fails_off_its_port(image: str) -> None:
     # Started with arguments, as `podman run IMAGE --port 4011` passes them to serve; THREADS_MOCK_PORT
-    # stays 4010, where the HEALTHCHECK looks and nothing answers.
-    with running(image, {}, args=["--port", "4011"], port=4011) as other:
+    # stays 4010, where the HEALTHCHECK looks and nothing answers. The SQLite file goes in /data, the user's.
+    with running(image, {"THREADS_MOCK_STORE": "sqlite:/data/mock.db"}, args=["--port", "4011"], port=4011) as other:
+        with OpenAI(base_url=other.base_url, api_key="sk-ci", max_retries=0) as client:
+            kept = client.beta.threads.create(metadata={"kept": "on disk"})
+            assert client.beta.threads.retrieve(kept.id).metadata == {"kept": "on disk"}
+        assert "mock.db" in podman("exec", other.name, "ls", "/data").stdout.split()
         assert other.get("/__mock__/health")[1]["status"] == "ok"
         status, refused = other.get("/__mock__/faults")
         assert status == 401 and refused["error"]["type"] == "mock_admin_error"
