@@ -58,7 +58,7 @@ fuzz: $(STAMP)
 
 # The container image (Containerfile), built with podman on a Debian root filesystem and tested from this
 # machine: the SDK, the HEALTHCHECK, the Testcontainers module (tests/image). Needs root: installs podman,
-# runc and mmdebstrap when missing. IMAGE_CHECK_ARGS: --clean first for a cold run, then pytest's options.
+# runc, mmdebstrap and eatmydata when missing. IMAGE_CHECK_ARGS: --clean first (a cold run), then pytest's.
 .PHONY: image-check
 image-check: $(STAMP)
 	PYTHON=$(BIN)/python scripts/image-check $(IMAGE_CHECK_ARGS)
