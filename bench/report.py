@@ -14,11 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .accounting import Accounting
 from .load import LoadGenerator
 from .measures import Fixture, Memory, Outcome
 
 P99_TARGET = 1.5
 MEMORY_TARGET_MB = 150.0
+ACCOUNTING_TARGET = 0.05  # the most create-thread may lose to the memory budget (issue "Memory budget")
 STARTUP_TARGET_S = 1.0
 PACKAGES = ("starlette", "uvicorn", "h11", "httptools", "uvloop", "orjson", "jsonschema-rs", "jsonschema")
 
@@ -84,6 +86,7 @@ class Report:
     startup: dict[str, list[float]] = field(default_factory=dict)
     fixture: Fixture | None = None
     uploads: Uploads | None = None
+    accounting: Accounting | None = None
     profiles: list[Path] = field(default_factory=list)
     load_after: str = ""
 
@@ -153,9 +156,27 @@ class Report:
         return lines
 
     def other_table(self) -> list[str]:
-        if not (self.memory or self.startup or self.fixture or self.uploads):
+        if not (self.memory or self.startup or self.fixture or self.uploads or self.accounting):
             return []
         lines = ["| measure | value | target | result |", "| --- | ---: | ---: | --- |"]
+        if self.accounting and self.accounting.ratios:
+            a = self.accounting
+            cost = 1 - median(a.ratios)
+            lines.append(
+                f"| the memory budget's cost on create thread: req/s with `--max-memory 1GiB` against `off` (each "
+                f"part still counts its bytes), {len(a.ratios)} alternating rounds, median of per-round ratios "
+                f"({median([b.rps for b in a.budget]):,.0f} / {median([o.rps for o in a.off]):,.0f} req/s) | "
+                f"{cost:+.1%} | < {ACCOUNTING_TARGET:.0%} | {mark(cost < ACCOUNTING_TARGET)} |"
+            )
+            if a.instructions is not None and a.instruction_cost is not None:
+                budget, off = a.instructions
+                lines.append(
+                    f"| the same in instructions per create thread ({a.note}): {budget:,.0f} with the budget, "
+                    f"{off:,.0f} off | {a.instruction_cost:+.1%} | < {ACCOUNTING_TARGET:.0%} | "
+                    f"{mark(a.instruction_cost < ACCOUNTING_TARGET)} |"
+                )
+            elif a.note:
+                lines.append(f"| the same in instructions per create thread | - | - | {a.note} |")
         if self.memory:
             m = self.memory
             lines.append(

@@ -45,12 +45,21 @@ class MockApp(Starlette):
         self.identity = Identity(settings.seed)
         self.shares = Shares.of(settings.max_memory)
         self.store: Store = store_for(settings.store, settings.max_threads, settings.max_file_bytes)
-        self.store.limit_memory(self.shares.store)
+        if self.shares.store is not None:
+            self.store.limit_memory(self.shares.store)
+        if settings.max_disk is not None:
+            self.store.limit_disk(settings.max_disk)
         self.in_flight = InFlight(self.shares.in_flight)
         lenient = settings.mode == "lenient"
         files = FilesAPI(self.store, self.identity, lenient=lenient)
         vector_stores = VectorStoresAPI(files, poll_after_ms=settings.poll_after_ms)
-        threads = ThreadsAPI(self.store, self.identity, ToolResources(vector_stores), lenient=lenient)
+        threads = ThreadsAPI(
+            self.store,
+            self.identity,
+            ToolResources(vector_stores),
+            lenient=lenient,
+            max_messages=settings.max_thread_messages,
+        )
         self.replies = ReplyBook(list(settings.replies))
         runs = RunsAPI(threads, self.replies, poll_after_ms=settings.poll_after_ms, pace=Pace.parse(settings.pace))
         self.streams = runs.streams
@@ -61,9 +70,7 @@ class MockApp(Starlette):
         self.rate_limits = TokenBuckets(rate_limit) if rate_limit else None
         operations = OperationTable(
             self.contract,
-            Validators(
-                self.contract, settings.max_body_size, id_patterns=not lenient, max_file_bytes=settings.max_file_bytes
-            ),
+            Validators(self.contract, settings.max_body_size, lenient=lenient, max_file_bytes=settings.max_file_bytes),
             {**threads.handlers(), **runs.handlers(), **files.handlers(), **vector_stores.handlers()},
         )
         super().__init__(

@@ -216,12 +216,31 @@ def overloaded() -> APIError:
     )
 
 
+def thread_full(thread_id: str, most: int) -> APIError:
+    """A new message for a thread that holds the most messages a thread may (`--max-thread-messages`)."""
+    return APIError(
+        400,
+        f"Thread {thread_id} already has {most} messages, the most a thread can hold. Start a new thread.",
+        code="thread_message_limit_exceeded",
+    )
+
+
 def cannot_fit(size: int, limit: int) -> APIError:
     """A thread that would grow past what one thread may hold of the memory budget."""
     return APIError(
         413,
         f"The thread would take {size} bytes, more than the {limit} bytes this mock keeps for one thread "
         "(a quarter of its store's share of --max-memory). Send less, or start the mock with a larger budget.",
+        code="object_too_large",
+    )
+
+
+def disk_full(limit: int) -> APIError:
+    """A write the store's file has no room for, once every thread and file that could go has gone."""
+    return APIError(
+        413,
+        f"The store's file is full: it may take {limit} bytes on disk (--max-disk), and nothing more could be "
+        "evicted to make room. Send less, or start the mock with a larger --max-disk.",
         code="object_too_large",
     )
 

@@ -27,7 +27,7 @@ class Identity:
         return self._ids.randbytes(length).translate(_BYTE_TO_CHAR).decode()
 
     def new_id(self, prefix: str) -> str:
-        return f"{prefix}_{self._token(ID_LENGTH)}"
+        return f"{prefix}_{self._ids.randbytes(ID_LENGTH).translate(_BYTE_TO_CHAR).decode()}"
 
     def file_id(self) -> str:
         """`file-` and 22 letters and digits, as files created since 2024-11-23 are named."""

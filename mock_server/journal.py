@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 import time
 from collections import deque
 from typing import Any, NamedTuple
@@ -53,6 +54,13 @@ def unpack_headers(packed: PackedHeaders) -> list[tuple[bytes, bytes]]:
     return list(zip(parts[::2], parts[1::2], strict=True))
 
 
+def entry_size(fields: tuple[Any, ...]) -> int:
+    """The bytes the journal counts for an entry's fields (a JournalEntry or its plain tuple)."""
+    headers = fields[10]
+    header_bytes = len(headers) if isinstance(headers, bytes) else sum(map(len, headers))
+    return ENTRY_COST + len(fields[5]) + header_bytes + len(fields[3])
+
+
 class JournalEntry(NamedTuple):
     """One request and what it answered. Headers, query and body are kept raw and decoded on access."""
 
@@ -76,9 +84,7 @@ class JournalEntry(NamedTuple):
     @property
     def size(self) -> int:
         """The bytes the journal counts for the entry."""
-        headers = self.packed_headers
-        header_bytes = len(headers) if isinstance(headers, bytes) else sum(map(len, headers))
-        return ENTRY_COST + len(self.raw_body) + header_bytes + len(self.raw_query)
+        return entry_size(self)
 
     @property
     def completed(self) -> bool:
@@ -225,23 +231,27 @@ class Recording:
             self.body_done = True
         return message
 
-    def entry(self, finished: bool) -> JournalEntry:
+    def fields(self, finished: bool) -> tuple[Any, ...]:
+        """The entry as the plain tuple the journal keeps (JournalEntry's fields, in order)."""
         scope = self._scope
         state = scope["state"]
-        return JournalEntry(
-            number=self.number,
-            method=METHODS.get(scope["method"]) or scope["method"],
-            path=scope["path"],
-            raw_query=scope.get("query_string", b""),
-            started_at=self.started_at,
-            raw_body=b"".join(self._body),
-            status=self.status,
-            request_id=state.get("request_id"),
-            fault=state.get("fault"),
-            duration=time.perf_counter() - self._started if finished else None,
-            packed_headers=pack_headers(scope["headers"]),
-            body_size=self._size,
+        return (
+            self.number,
+            METHODS.get(scope["method"]) or scope["method"],
+            scope["path"],
+            scope.get("query_string", b""),
+            self.started_at,
+            b"".join(self._body),
+            self.status,
+            state.get("request_id"),
+            state.get("fault"),
+            time.perf_counter() - self._started if finished else None,
+            pack_headers(scope["headers"]),
+            self._size,
         )
+
+    def entry(self, finished: bool) -> JournalEntry:
+        return JournalEntry._make(self.fields(finished))
 
 
 class Journal:
@@ -270,6 +280,8 @@ class Journal:
         self.body_limit = body_limit
         self.body_kept = body_kept
         self.max_bytes = max_bytes
+        self._bytes_limit = sys.maxsize if max_bytes is None else max_bytes
+        self._kept_limit = min(body_kept, body_limit)
         self._done: deque[tuple[Any, ...]] = deque()
         self._sizes: deque[int] = deque()
         self.bytes = 0
@@ -282,7 +294,7 @@ class Journal:
 
     def open(self, scope: Scope, receive: Receive) -> Recording:
         self._count += 1
-        recording = Recording(self._count, scope, receive, min(self.body_kept, self.body_limit))
+        recording = Recording(self._count, scope, receive, self._kept_limit)
         self._open[recording.number] = recording
         return recording
 
@@ -290,12 +302,12 @@ class Journal:
         # A request still in flight when the journal was cleared stays out of it.
         if self._open.get(recording.number) is recording:
             del self._open[recording.number]
-            entry = recording.entry(finished=True)
-            size = entry.size
-            self._done.append(tuple(entry))
+            fields = recording.fields(finished=True)
+            size = entry_size(fields)
+            self._done.append(fields)
             self._sizes.append(size)
             self.bytes += size
-            while len(self._done) > self.size or (self.max_bytes is not None and self.bytes > self.max_bytes):
+            while len(self._done) > self.size or self.bytes > self._bytes_limit:
                 self._done.popleft()
                 self.bytes -= self._sizes.popleft()
 

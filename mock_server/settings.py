@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .budget import DEFAULT_MAX_MEMORY, parse_size
-from .store.base import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_THREADS
+from .store.base import DEFAULT_MAX_DISK, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_THREAD_MESSAGES, DEFAULT_MAX_THREADS
 
 ENV_PREFIX = "THREADS_MOCK_"
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
@@ -73,6 +73,14 @@ def numeric(convert: type[int] | type[float], accepted: tuple[type, ...]) -> Cal
         raise ValueError(f"invalid {convert.__name__} value: {value!r}")
 
     return parse
+
+
+def count(value: Any) -> int:
+    """A whole number of at least 1."""
+    found: int = numeric(int, (int,))(value)
+    if found < 1:
+        raise ValueError(f"expected a number of at least 1, got {value!r}")
+    return found
 
 
 TRUE = ("true", "yes", "on", "1")
@@ -170,6 +178,7 @@ TEXT = ValueType("str", text)
 OPTIONAL_TEXT = ValueType("str", optional(text))
 INTEGER = ValueType("int", numeric(int, (int,)))
 OPTIONAL_INTEGER = ValueType("int", optional(numeric(int, (int,))))
+COUNT = ValueType("int", count)
 NUMBER = ValueType("float", numeric(float, (int, float)))
 FLAG = ValueType("bool", flag)
 OPTIONAL_PATH = ValueType("path", optional(path))
@@ -352,12 +361,12 @@ class Settings:
         metavar="URL",
         marker=True,
     )
-    max_memory: int = setting(
+    max_memory: int | None = setting(
         DEFAULT_MAX_MEMORY,
         SIZE,
         "bytes of client data the process keeps (1GiB, 256MB, ...): three quarters for the store (past it "
         "the least recently used threads go), an eighth for the journal (oldest entries go), an eighth for "
-        "bodies being read (past it 503)",
+        "bodies being read (past it 503); off: no budget (health still counts the bytes)",
         shown_default="1GiB",
         metavar="SIZE",
         marker=True,
@@ -367,6 +376,22 @@ class Settings:
         INTEGER,
         "most threads the store keeps, all keys together; past it the least recently used thread and its "
         "messages are dropped, counted on /__mock__/health",
+        metavar="N",
+        marker=True,
+    )
+    max_disk: int | None = setting(
+        DEFAULT_MAX_DISK,
+        SIZE,
+        "bytes the sqlite store's file may take on disk (8GiB, ...; its write-ahead log adds up to 64 MiB); "
+        "past it the least recently used threads, then files, go; off: no bound",
+        shown_default="8GiB",
+        metavar="SIZE",
+        marker=True,
+    )
+    max_thread_messages: int = setting(
+        DEFAULT_MAX_THREAD_MESSAGES,
+        COUNT,
+        "most messages one thread holds; a new message past it gets 400 thread_message_limit_exceeded",
         metavar="N",
         marker=True,
     )
@@ -389,7 +414,8 @@ class Settings:
     mode: str = setting(
         "strict",
         MODE,
-        "strict: the real API's semantics; lenient: unknown ids are created on first use, as Prism and Steady answer",
+        "strict: the real API's semantics; lenient: as Prism and Steady answer (unknown ids created on first use, "
+        "conflicts of the real service's timing let through, rules its reference states in prose unchecked)",
         marker=True,
         ini=True,
     )

@@ -82,7 +82,9 @@ def conforms(contract: Contract) -> Callable[[httpx.Response, str], dict[str, An
 @pytest.fixture
 def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     """pytest's own pytester, whose runs leave out the Schemathesis and Hypothesis plugins that this virtualenv
-    installs: the sample suites use neither, and importing them was half of every run's start-up."""
+    installs: the sample suites use neither, and importing them was half of every run's start-up. Nor the
+    plugins `make test-sdk-suites` adds for openai-python's suites (pytest-asyncio warns of its unset options)."""
     # After pytester's own set-up, which clears PYTEST_ADDOPTS so that no option of ours leaks in.
-    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:schemathesis -p no:hypothesispytest")
+    blocked = ("schemathesis", "hypothesispytest", "asyncio", "respx")
+    monkeypatch.setenv("PYTEST_ADDOPTS", " ".join(f"-p no:{name}" for name in blocked))
     return pytester

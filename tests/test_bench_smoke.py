@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -54,6 +55,21 @@ def test_quick_run_measures_every_part_with_the_builtin_load_generator(tmp_path:
     assert re.search(r"\| process start to first 200 .* \| [\d.]+ s \|", report)
     assert re.search(r"\| pytest fixture session start-up: .* \| -?[\d.]+ s \(", report)
     assert "Load generator check:" in report
+    cost = re.search(
+        r"\| the memory budget's cost on create thread: .* \| ([+-][\d.]+)% \| < 5% \| (pass|\*\*FAIL\*\*) \|", report
+    )
+    assert cost is not None and abs(float(cost.group(1))) < 100
+    assert "not counted in a --quick run" in report
+
+
+def test_the_instruction_counter_runs_each_scenario_with_the_budget_off() -> None:
+    environment = {**os.environ, "N": "2", "SCENARIO": "create", "MAX_MEMORY": "off"}
+    assert subprocess.run([sys.executable, "-m", "bench.instructions"], cwd=ROOT, env=environment).returncode == 0
+    environment["SCENARIO"] = "everything"
+    refused = subprocess.run(
+        [sys.executable, "-m", "bench.instructions"], cwd=ROOT, env=environment, capture_output=True, text=True
+    )
+    assert refused.returncode == 1 and "SCENARIO must be one of round, create" in refused.stderr
 
 
 def test_wrk_is_used_when_installed_and_its_absence_is_explained() -> None:

@@ -31,7 +31,8 @@ def health(server: BackgroundServer) -> dict[str, object]:
 
 def test_sizes_are_read_with_their_units_and_shared_out() -> None:
     assert parse_size("256MB") == 256_000_000 and parse_size("1GiB") == 1024**3 and parse_size(2**25) == 2**25
-    for bad in ("lots", "5 parsecs", "1MB", True):
+    assert parse_size("off") is parse_size(" OFF ") is None and Shares.of(None) == Shares(None, None, None)
+    for bad in ("lots", "5 parsecs", "1MB", True, "of"):
         with pytest.raises(ValueError):
             parse_size(bad)
     shares = Shares.of(MIN_MAX_MEMORY)
@@ -57,6 +58,20 @@ def test_past_its_share_the_store_evicts_the_least_recently_used_threads(
     assert isinstance(memory, dict) and isinstance(store, dict)
     assert memory["store"]["bytes"] <= memory["store"]["max_bytes"] == Shares.of(parse_size(SMALL)).store
     assert store["evicted"] == found.count(404)
+
+
+def test_with_the_budget_off_nothing_is_evicted_for_bytes_and_health_still_counts_them(
+    start_server: Callable[..., BackgroundServer],
+) -> None:
+    server = start_server(max_memory=None)
+    with httpx.Client(base_url=server.base_url, headers=HEADERS, timeout=30) as api:
+        body = {"messages": [{"role": "user", "content": TEXT}]}
+        created = [api.post("/threads", json=body).json()["id"] for _ in range(80)]  # what 16MiB could not keep
+        assert [api.get(f"/threads/{thread_id}").status_code for thread_id in created] == [200] * 80
+    memory = health(server)["memory"]
+    assert isinstance(memory, dict) and memory["max_memory"] is None
+    assert memory["store"]["max_bytes"] is None and memory["store"]["bytes"] > 80 * len(TEXT)
+    assert memory["journal"]["max_bytes"] is None and memory["journal"]["bytes"] > 80 * 1000
 
 
 def test_a_thread_that_could_never_fit_is_refused_and_loses_nothing(
@@ -213,3 +228,34 @@ def test_a_hostile_client_cannot_push_the_process_past_its_budget() -> None:
     assert statuses[200] * 250_000 > parse_size(BUDGET) and memory["store"]["evicted"] > 0
     assert memory["memory"]["store"]["bytes"] <= memory["memory"]["store"]["max_bytes"]
     assert peak <= parse_size(BUDGET) + OVERHEAD, f"peak RSS {peak / 1e6:.0f} MB after {answered} requests"
+
+
+def test_a_full_thread_refuses_a_new_message_in_the_api_s_words(start_server: Callable[..., BackgroundServer]) -> None:
+    server = start_server(max_thread_messages=3)
+    with httpx.Client(base_url=server.base_url, headers=HEADERS, timeout=30) as api:
+        thread_id = api.post("/threads", json={"messages": [{"role": "user", "content": "one"}] * 2}).json()["id"]
+        assert api.post(f"/threads/{thread_id}/messages", json={"role": "user", "content": "three"}).status_code == 200
+        refused = api.post(f"/threads/{thread_id}/messages", json={"role": "user", "content": "four"})
+        listed = api.get(f"/threads/{thread_id}/messages").json()["data"]
+    assert refused.status_code == 400 and refused.json()["error"] == {
+        "message": f"Thread {thread_id} already has 3 messages, the most a thread can hold. Start a new thread.",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "thread_message_limit_exceeded",
+    }
+    assert [m["content"][0]["text"]["value"] for m in listed] == ["three", "one", "one"]
+
+
+def test_a_file_larger_than_the_sqlite_store_s_disk_bound_is_refused_and_kept_out(
+    start_server: Callable[..., BackgroundServer], tmp_path: Path
+) -> None:
+    server = start_server(store=f"sqlite:{tmp_path / 'disk.db'}", max_disk=parse_size(SMALL))
+    with httpx.Client(base_url=server.base_url, headers=HEADERS, timeout=60) as api:
+        kept = api.post("/files", files={"file": ("small.txt", b"kept")}, data={"purpose": "assistants"})
+        big = api.post("/files", files={"file": ("big.bin", b"z" * 20 * 1024**2)}, data={"purpose": "assistants"})
+        listed = [f["filename"] for f in api.get("/files").json()["data"]]
+        store = httpx.get(f"{server.url}/__mock__/health").json()["store"]
+    # Files take at most half the file: the upload was refused as it passed that, before anything was evicted.
+    assert kept.status_code == 200 and big.status_code == 413 and big.json()["error"]["code"] == "file_too_large"
+    assert listed == ["small.txt"] and store["max_file_bytes"] == parse_size(SMALL) // 2
+    assert (tmp_path / "disk.db").stat().st_size <= parse_size(SMALL)

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from mock_server.server import BackgroundServer
-from mock_server.store import Contention, Store, StoreUnavailable, shared_between_processes, store_for
+from mock_server.store import Contention, DiskFull, Store, StoreUnavailable, shared_between_processes, store_for
 from mock_server.store.backends.memory import MemoryStore
 from mock_server.store.conformance import message, set_metadata, thread, thread_stats
 
@@ -46,6 +46,27 @@ def test_a_deleted_thread_leaves_no_message_in_the_sqlite_file(tmp_path: Path) -
     run(store.create_thread("p", thread("thread_a"), []))
     with sqlite3.connect(tmp_path / "store.db") as db:
         assert db.execute("SELECT count(*) FROM messages").fetchone() == (1,)
+    run(store.close())
+
+
+def test_a_full_sqlite_file_evicts_the_least_recently_used_threads_and_stays_within_its_bound(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.db"
+    store = opened(f"sqlite:{path}")
+    store.limit_disk(1024**2)
+    text = "x" * 20_000
+    run(store.create_thread("p", thread("thread_kept"), []))
+    for number in range(150):  # 3 MB of messages for a 1 MiB file
+        run(store.create_thread("p", thread(f"thread_{number}"), [message(f"msg_{number}", f"thread_{number}", text)]))
+        assert run(store.get_thread("p", "thread_kept")) is not None  # used, so never the least recent
+    found = [run(store.get_thread("p", f"thread_{number}")) is not None for number in range(150)]
+    assert found == sorted(found) and not found[0] and found[-1]
+    assert run(store.stats())["evicted"] == found.count(False)
+    assert path.stat().st_size <= 1024**2
+    with pytest.raises(DiskFull):  # larger than the whole file, even with everything else gone
+        run(store.create_thread("p", thread("thread_huge"), [message("msg_huge", "thread_huge", "y" * 2 * 1024**2)]))
+    assert run(store.get_thread("p", "thread_huge")) is None
     run(store.close())
 
 

@@ -167,10 +167,17 @@ def test_a_seed_gives_the_same_ids_and_bodies() -> None:
     def session() -> list[Any]:
         with BackgroundServer(create_app(Settings(seed=11))) as server, client_for(server) as api:
             file_id = upload(api, b"same bytes")
-            store = api.post("/vector_stores", json={"file_ids": [file_id]}).json()
+            expiring = {"anchor": "last_active_at", "days": 2}
+            store = api.post("/vector_stores", json={"file_ids": [file_id], "expires_after": expiring}).json()
             batch = api.post(f"/vector_stores/{store['id']}/file_batches", json={"file_ids": [file_id]}).json()
-            return [api.get(f"/files/{file_id}").json(), store, batch]
+            api.post(f"/vector_stores/{store['id']}/search", json={"query": "same"})
+            searched = api.get(f"/vector_stores/{store['id']}").json()
+            return [api.get(f"/files/{file_id}").json(), store, batch, searched]
 
     first = session()
     assert session() == first
     assert first[0]["id"].startswith("file-") and first[1]["id"].startswith("vs_") and len(first[1]["id"]) == 35
+    # A search is activity: the store's expiry counts from it (seeded clocks tick once per timestamp).
+    store, searched = first[1], first[3]
+    assert searched["last_active_at"] > store["last_active_at"] == store["created_at"]
+    assert searched["expires_at"] == searched["last_active_at"] + 2 * 86400

@@ -1,5 +1,9 @@
 """Constraints the contract states in prose, which its schema language cannot say; each raises the API's
-own error. (The fuzzer's twin, `mock_server.fuzzing.constraints`, keeps generated requests within them.)"""
+own error. (The fuzzer's twin, `mock_server.fuzzing.constraints`, keeps generated requests within them.)
+
+Lenient mode checks them too, unlike the prose the contract marks `x-lenient`: an overlap past half the chunk
+size makes the windows of `vector_stores.search.chunks_of` start ever closer together, down to one a word, so
+that a file's chunks would hold up to 4,096 times its text, past any memory budget."""
 
 from __future__ import annotations
 
@@ -12,6 +16,11 @@ from ..errors import param_path
 Constraint = Callable[[dict[str, Any]], None]
 
 
+# The keys on the way from a body to a `chunking_strategy`: a thread's `tool_resources.file_search.vector_stores[]`,
+# a batch's `files[]`. A message's content is never walked.
+CHUNKING_PATHS = frozenset({"tool_resources", "file_search", "vector_stores", "files", "thread"})
+
+
 def chunking_strategies(node: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Any]]:
     """Every `chunking_strategy` in a body, wherever it sits (a thread's vector store helper, a vector store,
     a file, a batch or one file of a batch), with its path."""
@@ -19,7 +28,7 @@ def chunking_strategies(node: Any, path: tuple[str | int, ...] = ()) -> Iterator
         for key, value in node.items():
             if key == "chunking_strategy":
                 yield (*path, key), value
-            else:
+            elif key in CHUNKING_PATHS:
                 yield from chunking_strategies(value, (*path, key))
     elif isinstance(node, list):
         for index, value in enumerate(node):
@@ -47,7 +56,9 @@ def chunk_overlap_at_most_half(body: dict[str, Any]) -> None:
 CONSTRAINTS: dict[str, tuple[Constraint, ...]] = {
     operation: (chunk_overlap_at_most_half,)
     for operation in (
+        "createAssistant",
         "createThread",
+        "createThreadAndRun",
         "createVectorStore",
         "createVectorStoreFile",
         "createVectorStoreFileBatch",

@@ -22,6 +22,7 @@ from . import constraints
 from .document import Contract, Operation
 from .explain import enum_values, error_order, expected_label, explain, got_label, in_validator_words, schema_types
 from .forms import FormSchema
+from .lenient import clamped, lenient_schema
 
 INTEGER = re.compile(r"^-?[0-9]+$")
 
@@ -67,12 +68,15 @@ def coerce_query_value(schema: Mapping[str, Any], raw: str) -> Any:
 
 
 class OperationValidator:
-    """Everything the contract says about one operation's request, checked in the real API's order."""
+    """Everything the contract says about one operation's request, checked in the real API's order. `lenient`:
+    as `--mode lenient` checks it, with the schemas' `x-lenient` applied (see lenient.py) and any id taken."""
 
     def __init__(
-        self, operation: Operation, max_body_size: int, *, id_patterns: bool = True, max_file_bytes: int = 0
+        self, operation: Operation, max_body_size: int, *, lenient: bool = False, max_file_bytes: int = 0
     ) -> None:
         self.operation = operation
+        self.lenient = lenient
+        relaxed = lenient_schema if lenient else lambda schema: schema
         self.max_body_size = max_body_size
         self.beta_required = any(p.name.lower() == "openai-beta" for p in operation.params_in("header"))
         self.beta_values = next(
@@ -80,21 +84,24 @@ class OperationValidator:
             [],
         )
         path_params = operation.params_in("path")
-        if not id_patterns:
+        if lenient:
             # Lenient mode takes any id, as Prism does with the official spec (which has no id patterns).
             path_params = tuple(
                 replace(p, schema={k: v for k, v in p.schema.items() if k != "pattern"}) for p in path_params
             )
         self.path_check = SchemaCheck(object_schema(path_params))
         self.query_params = {p.name: p for p in operation.params_in("query")}
-        self.query_check = SchemaCheck(object_schema(self.query_params.values())) if self.query_params else None
+        checked = [replace(p, schema=relaxed(p.schema)) for p in self.query_params.values()]
+        self.query_check = SchemaCheck(object_schema(checked)) if checked else None
         # An upload's form is read as it streams (middleware/uploads.py), never as one JSON body.
         self.form: FormSchema | None = None
         self.body_check: SchemaCheck | None = None
-        if operation.body_schema is not None and operation.body_media_type == "multipart/form-data":
-            self.form = FormSchema(operation.body_schema, SchemaCheck(operation.body_schema), max_file_bytes)
-        elif operation.body_schema is not None:
-            self.body_check = SchemaCheck(operation.body_schema)
+        body_schema = None if operation.body_schema is None else relaxed(operation.body_schema)
+        if body_schema is not None and operation.body_media_type == "multipart/form-data":
+            self.form = FormSchema(body_schema, SchemaCheck(body_schema), max_file_bytes)
+        elif body_schema is not None:
+            self.body_check = SchemaCheck(body_schema)
+        # Checked in lenient mode too: see constraints.py.
         self.constraints = constraints.for_operation(operation.operation_id)
 
     def check_beta(self, value: str | None) -> None:
@@ -122,6 +129,8 @@ class OperationValidator:
             values[name] = coerce_query_value(param.schema, raw)
         if self.query_check is not None:
             self.query_check.check(values)
+        if self.lenient:
+            values = {name: clamped(self.query_params[name].schema, value) for name, value in values.items()}
         for name, param in self.query_params.items():
             if name not in values and "default" in param.schema:
                 values[name] = param.schema["default"]
@@ -201,10 +210,10 @@ def is_json_media_type(content_type: str) -> bool:
 
 class Validators:
     def __init__(
-        self, contract: Contract, max_body_size: int, *, id_patterns: bool = True, max_file_bytes: int = 0
+        self, contract: Contract, max_body_size: int, *, lenient: bool = False, max_file_bytes: int = 0
     ) -> None:
         self.by_operation = {
-            op_id: OperationValidator(op, max_body_size, id_patterns=id_patterns, max_file_bytes=max_file_bytes)
+            op_id: OperationValidator(op, max_body_size, lenient=lenient, max_file_bytes=max_file_bytes)
             for op_id, op in contract.operations.items()
         }
 

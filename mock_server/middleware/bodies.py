@@ -19,7 +19,7 @@ DRAIN_SECONDS = 5.0
 
 async def too_large(receive: Receive, limit: int, left: int | None, timeout: float) -> NoReturn:
     """Refuses a body over `limit`, once the `left` bytes still to come (None: unknown) are drained."""
-    if left is None or left <= DRAIN_LIMIT:
+    if left is None or 0 < left <= DRAIN_LIMIT:
         drained = 0
         with contextlib.suppress(TimeoutError, errors.APIError):
             async with asyncio.timeout(min(timeout, DRAIN_SECONDS)):

@@ -8,10 +8,10 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import APIError, cannot_fit, server_error
+from ..errors import APIError, cannot_fit, disk_full, server_error
 from ..ids import Identity
 from ..responses import send_error
-from ..store import TooLarge
+from ..store import DiskFull, TooLarge
 
 access_log = logging.getLogger("threads_mock.access")
 error_log = logging.getLogger("threads_mock.error")
@@ -55,6 +55,10 @@ class RequestContext:
             if status:
                 raise
             await send_error(cannot_fit(error.size, error.limit), scope, receive, send_with_headers)
+        except DiskFull as error:
+            if status:
+                raise
+            await send_error(disk_full(error.limit), scope, receive, send_with_headers)
         except Exception:
             error_log.exception("unhandled error in %s %s (%s)", scope["method"], scope["path"], request_id)
             if status:

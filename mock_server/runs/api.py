@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 
 from starlette.responses import Response
 
@@ -12,8 +13,8 @@ from ..responses import JSONResponse
 from ..store import JSON, ListQuery, Versioned
 from ..threads import ThreadsAPI
 from ..types import Call, Handler
-from .machine import ACTIVE, RUN, STEP, STOP_STATUSES, Event, RunMachine, pace_data
-from .objects import assistant_object, count_tokens, message_text, run_object
+from .machine import ACTIVE, RUN, STEP, STOP_STATUSES, Event, RunMachine, pace_data, snapshot
+from .objects import assistant_object, count_tokens, finished_run, finished_step, message_text, run_object
 from .pace import EXAMPLE, HEADER, INSTANT, Pace
 from .replies import ReplyBook, ReplyRule, default_reply
 from .sse import Streams
@@ -21,6 +22,8 @@ from .tools import INCLUDE_CONTENT, search_settings, shown_step, tool_types
 
 ASSISTANT = "assistant"
 DEFAULT_POLL_AFTER_MS = 25
+# The assistant of the runs lenient mode makes for ids it has not seen (made on first use, as any other).
+PLACEHOLDER_ASSISTANT = "asst_placeholder"
 
 
 class RunsAPI:
@@ -62,7 +65,10 @@ class RunsAPI:
         }
 
     async def refuse_message_during_run(self, project: str, thread_id: str) -> None:
-        """The hook createMessage calls: one lookup, and a refusal while a run is active on the thread."""
+        """The hook createMessage calls: one lookup, and a refusal while a run is active on the thread (none
+        in lenient mode: the message joins the thread, and the run answers what it was started on)."""
+        if self.lenient:
+            return
         active = await self.store.get_record(project, ACTIVE, thread_id)
         if active is not None:
             raise errors.active_run_blocks_message(thread_id, active["run_id"])
@@ -139,9 +145,32 @@ class RunsAPI:
         await self.threads.adopt_thread(call)
         await self.threads.require_thread(call)
         found = await self.store.read_record(call.project, RUN, run_id)
+        if found is None and self.lenient:
+            found = await self._placeholder(call.project, thread_id, run_id)
+        # A run belongs to one thread, in lenient mode too: a known id under another thread is not found.
         if found is None or found.data["run"]["thread_id"] != thread_id:
             raise errors.not_found("run", run_id)
         return found
+
+    async def _placeholder(self, project: str, thread_id: str, run_id: str) -> Versioned | None:
+        """Lenient mode's run for an id it has not seen, stored (see `finished_run`), or the one another request
+        stored meanwhile."""
+        assistant = await self._assistant(project, PLACEHOLDER_ASSISTANT)
+        run = finished_run(run_id, thread_id, self.identity.now(), assistant)
+        record: JSON = {
+            "run": run,
+            "plan": {"outcome": "reply", "text": "", "quote": False},
+            "hold": 0,
+            "answer_at": 0.0,
+            "pace": pace_data(INSTANT),
+            "step_id": None,
+            "usage": run["usage"],
+            "prompt_tokens": 0,
+            "log": None,
+            "include_content": False,
+        }
+        await self.store.add_record(project, RUN, run_id, record, parent=thread_id)
+        return await self.store.read_record(project, RUN, run_id)
 
     async def _start(
         self, call: Call, thread_id: str, assistant: JSON, resources: JSON | None = None
@@ -187,7 +216,8 @@ class RunsAPI:
             "log": [] if body.get("stream") else None,
             "include_content": call.query.get("include[]") == INCLUDE_CONTENT,
         }
-        return await self.machine.start(project, record)
+        # Lenient mode ends the thread's active run, if any, in place of refusing this one.
+        return await self.machine.start(project, record, supersede=self.lenient)
 
     async def _tools(
         self, project: str, run: JSON, query: str, rule: ReplyRule | None, resources: list[JSON | None]
@@ -223,7 +253,7 @@ class RunsAPI:
         await self.threads.adopt_thread(call)
         await self.threads.require_thread(call)
         # Refused here before anything is written; the claim in `machine.start` is what makes it certain.
-        active = await self.store.get_record(call.project, ACTIVE, thread_id)
+        active = None if self.lenient else await self.store.get_record(call.project, ACTIVE, thread_id)
         if active is not None:
             raise errors.active_run_blocks_run(thread_id, active["run_id"])
         assistant = await self._assistant(call.project, call.body["assistant_id"])
@@ -270,7 +300,7 @@ class RunsAPI:
 
     async def cancel_run(self, call: Call) -> Response:
         held = await self._record(call)
-        await self.machine.cancel(call.project, held)
+        await self.machine.cancel(call.project, held, lenient=self.lenient)
         return self._answer(held.data["run"])
 
     async def submit_tool_outputs(self, call: Call) -> Response:
@@ -278,7 +308,12 @@ class RunsAPI:
         held = await self._record(call)
         pace = None if header is None else parsed_pace(header, self.pace)
         stream = bool(call.body.get("stream"))
-        events = await self.machine.submit(call.project, held, call.body["tool_outputs"], pace=pace, stream=stream)
+        outputs = call.body["tool_outputs"]
+        events = await self.machine.submit(call.project, held, outputs, pace=pace, stream=stream, lenient=self.lenient)
+        if stream and not events:
+            # Lenient mode, a run not waiting for outputs: left as it is, and a stream of it as it is.
+            run = held.data["run"]
+            return self.streams.respond([(f"thread.run.{run['status']}", snapshot(run))], no_more_events())
         return await self._respond(call, held, events)
 
     async def list_run_steps(self, call: Call) -> JSON:
@@ -289,10 +324,21 @@ class RunsAPI:
 
     async def get_run_step(self, call: Call) -> JSON:
         held = await self._record(call)
-        step = await self.store.get_record(call.project, STEP, call.path["step_id"])
-        if step is None or step["run_id"] != held.data["run"]["id"]:
+        run = held.data["run"]
+        step_id = call.path["step_id"]
+        step = await self.store.get_record(call.project, STEP, step_id)
+        if step is None and self.lenient:
+            made = finished_step(step_id, run, self.identity.now())
+            step = await self.store.add_record(call.project, STEP, step_id, made, parent=run["id"]) or made
+        if step is None or step["run_id"] != run["id"]:
             raise errors.not_found("run step", call.path["step_id"])
         return shown_step(step, call.query.get("include[]") == INCLUDE_CONTENT)
+
+
+async def no_more_events() -> AsyncIterator[list[Event]]:
+    """A stream's rest when its first events are all it has."""
+    return
+    yield  # an async generator that ends at once
 
 
 def requested_pace(call: Call) -> str | None:

@@ -155,17 +155,45 @@ class RunMachine:
         record["run"]["status"] = status
         return f"thread.run.{status}", snapshot(record["run"])
 
-    async def start(self, project: str, record: JSON) -> tuple[Versioned, list[Event]]:
-        """Claims the thread for the run (refused while another run is active on it), then stores the run."""
+    async def start(self, project: str, record: JSON, *, supersede: bool = False) -> tuple[Versioned, list[Event]]:
+        """Claims the thread for the run, then stores the run. While another run is active on the thread it is
+        refused, or with `supersede` (lenient mode) that run is ended cancelled and the claim made again."""
         run = record["run"]
         # Under its thread, so that it goes with the thread.
         marker = {"run_id": run["id"]}
-        active = await self.store.add_record(project, ACTIVE, run["thread_id"], marker, parent=run["thread_id"])
-        if active is not None:
-            raise errors.active_run_blocks_run(run["thread_id"], active["run_id"])
+        for _ in range(UPDATE_ATTEMPTS):
+            active = await self.store.add_record(project, ACTIVE, run["thread_id"], marker, parent=run["thread_id"])
+            if active is None:
+                break
+            if not supersede:
+                raise errors.active_run_blocks_run(run["thread_id"], active["run_id"])
+            await self.supersede(project, run["thread_id"], active["run_id"])
+        else:
+            raise Contention(f"thread {run['thread_id']} was claimed by {UPDATE_ATTEMPTS} other runs in a row")
         version = await self.store.put_record(project, RUN, run["id"], record, parent=run["thread_id"])
         created = snapshot(run)
         return Versioned(record, version), [("thread.run.created", created), ("thread.run.queued", created)]
+
+    async def supersede(self, project: str, thread_id: str, run_id: str) -> None:
+        """Lenient mode's answer to a new run on a thread whose run is still active: that run ends `cancelled`
+        at once (its unfinished step and message as a cancel leaves them, its stream told), and lets go of the
+        thread. The real API refused the new run; a suite of placeholder ids starts one after the other."""
+        held = await self.store.read_record(project, RUN, run_id)
+        if held is not None:
+            await self._move(project, held, self._superseded)
+        # Its end released the marker (`_write_after`); one still naming a run that is not active goes here.
+        marker = await self.store.read_record(project, ACTIVE, thread_id)
+        ended = held is None or held.data["run"]["status"] not in ACTIVE_STATUSES
+        if marker is not None and marker.data["run_id"] == run_id and ended:
+            await self.store.delete_record(project, ACTIVE, thread_id, version=marker.version)
+
+    async def _superseded(self, project: str, record: JSON) -> Effects | None:
+        if record["run"]["status"] not in ACTIVE_STATUSES:
+            return None
+        record["run"]["cancelled_at"] = self.identity.now()
+        outcome = await self._close_step(project, record)
+        outcome.events.append(self._status(record, "cancelled"))
+        return outcome
 
     async def advance(self, project: str, held: Versioned) -> list[Event]:
         """One status further, and within in_progress everything due by now, as one retrieve of a polled run sees it."""
@@ -408,17 +436,22 @@ class RunMachine:
         *,
         pace: Pace | None = None,
         stream: bool = False,
+        lenient: bool = False,
     ) -> list[Event]:
         """The tool step completes and the run is queued again, its answer due at once (at `pace`, if given);
-        refused unless the run waits for exactly these outputs. `stream`: a stream follows the run from here."""
+        refused unless the run waits for exactly these outputs. `stream`: a stream follows the run from here.
+        `lenient`: a run that does not wait is left as it is (no events), and a call without its output gets
+        an empty one."""
 
-        async def submitted(project: str, record: JSON) -> Effects:
+        async def submitted(project: str, record: JSON) -> Effects | None:
             run = record["run"]
             if run["status"] != "requires_action":
+                if lenient:
+                    return None
                 raise errors.run_refuses_tool_outputs(run["status"])
             expected = [c["id"] for c in run["required_action"]["submit_tool_outputs"]["tool_calls"]]
             outputs = {o.get("tool_call_id"): o.get("output", "") for o in tool_outputs}
-            if any(call_id not in outputs for call_id in expected):
+            if any(call_id not in outputs for call_id in expected) and not lenient:
                 got: list[Any] = [o.get("tool_call_id") for o in tool_outputs]
                 raise errors.missing_tool_outputs(expected, got)
             step = await self.store.get_record(project, STEP, record["step_id"])
@@ -442,12 +475,15 @@ class RunMachine:
 
         return await self._move(project, held, submitted)
 
-    async def cancel(self, project: str, held: Versioned) -> list[Event]:
-        """The run goes cancelling (and cancelled at the next step); refused once it has stopped."""
+    async def cancel(self, project: str, held: Versioned, *, lenient: bool = False) -> list[Event]:
+        """The run goes cancelling (and cancelled at the next step); refused once it has stopped, or with
+        `lenient` left as it is."""
 
-        async def cancelled(project: str, record: JSON) -> Effects:
+        async def cancelled(project: str, record: JSON) -> Effects | None:
             status = record["run"]["status"]
             if status not in ("queued", "in_progress", "requires_action"):
+                if lenient:
+                    return None
                 raise errors.cannot_cancel(status)
             return Effects([self._status(record, "cancelling")])
 

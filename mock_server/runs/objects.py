@@ -114,6 +114,24 @@ def step_object(step_id: str, run: JSON, created_at: int, details: JSON) -> JSON
     }
 
 
+def finished_run(run_id: str, thread_id: str, created_at: int, assistant: JSON) -> JSON:
+    """Lenient mode's run for an id it has not seen: completed when first asked for, with nothing to show for it
+    (no steps, no message, no tokens), so that it holds its thread against no other run."""
+    run = run_object(run_id, thread_id, created_at, assistant, {})
+    run.update(
+        status="completed", started_at=created_at, completed_at=created_at, expires_at=None, usage=usage_object(0, 0)
+    )
+    return run
+
+
+def finished_step(step_id: str, run: JSON, created_at: int) -> JSON:
+    """Lenient mode's step for an id it has not seen: a completed tool_calls step that called nothing (it names
+    no message that would have to exist)."""
+    step = step_object(step_id, run, created_at, {"type": "tool_calls", "tool_calls": []})
+    step.update(status="completed", completed_at=created_at, usage=usage_object(0, 0))
+    return step
+
+
 def function_call(call_id: str, name: str, arguments: str) -> JSON:
     return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments, "output": None}}
 

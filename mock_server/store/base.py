@@ -19,6 +19,8 @@ Change = Callable[[JSON], JSON]
 # What a read hands out beside the data, for a conditional write to hand back. Each backend picks its own:
 # a counter, a write stamp, or the stored bytes themselves; callers never look inside.
 Version: TypeAlias = object
+DEFAULT_MAX_THREAD_MESSAGES = 100_000
+DEFAULT_MAX_DISK = 8 * 1024**3
 DEFAULT_MAX_THREADS = 100_000
 # The real API took files of up to 512 MB; the mock's default budget for all files together is one such file.
 DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024
@@ -63,12 +65,28 @@ class MemoryUse(TypedDict):
     max_bytes: int | None  # the store's share of --max-memory; None for a backend that holds data elsewhere
 
 
+class ThreadFull(ValueError):
+    """A new message for a thread that holds the most messages a write allowed (`add_message(..., most=N)`)."""
+
+    def __init__(self, most: int) -> None:
+        super().__init__(f"the thread holds {most} messages already")
+        self.most = most
+
+
 class TooLarge(ValueError):
     """A write that could never fit in the store's share of the memory budget, even alone."""
 
     def __init__(self, size: int, limit: int) -> None:
         super().__init__(f"{size} bytes do not fit in {limit}")
         self.size = size
+        self.limit = limit
+
+
+class DiskFull(ValueError):
+    """A write that found no room on disk (`limit_disk`) once every thread and file that could go had gone."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the store's file is full at {limit} bytes")
         self.limit = limit
 
 
@@ -207,7 +225,9 @@ class Store(ABC):
     # -- messages
 
     @abstractmethod
-    async def add_message(self, project: str, message: JSON) -> bool: ...
+    async def add_message(self, project: str, message: JSON, most: int | None = None) -> bool:
+        """Adds (or replaces, by id) a message; False when its thread is missing. With `most`, a new message
+        for a thread that holds `most` already raises ThreadFull, in the same atomic step."""
 
     @abstractmethod
     async def get_message(self, project: str, thread_id: str, message_id: str) -> JSON | None: ...
@@ -279,6 +299,11 @@ class Store(ABC):
 
     def memory(self) -> MemoryUse:
         return {"bytes": 0, "max_bytes": None}
+
+    def limit_disk(self, max_bytes: int) -> None:
+        """The bytes this backend's files may take on disk (the least recently used threads, then files, go
+        to make room; a write that still finds none raises DiskFull). A backend without files ignores it."""
+        return None
 
     @abstractmethod
     async def clear(self) -> None: ...

@@ -31,6 +31,7 @@ from .base import (
     Page,
     Stats,
     Store,
+    ThreadFull,
     Version,
     Versioned,
     page_of,
@@ -81,8 +82,8 @@ class Yielding(Store):
     async def threads(self, project: str) -> list[JSON]:
         return await self._turn(self.inner.threads(project))
 
-    async def add_message(self, project: str, message: JSON) -> bool:
-        return await self._turn(self.inner.add_message(project, message))
+    async def add_message(self, project: str, message: JSON, most: int | None = None) -> bool:
+        return await self._turn(self.inner.add_message(project, message, most))
 
     async def get_message(self, project: str, thread_id: str, message_id: str) -> JSON | None:
         return await self._turn(self.inner.get_message(project, thread_id, message_id))
@@ -351,6 +352,16 @@ class StoreConformance:
         assert await store.add_message("p", message("msg_0", "thread_a", "again"))
         listed = (await page(store.list_messages("p", "thread_a", ListQuery(order="asc")))).items
         assert listed == [message("msg_0", "thread_a", "again"), message("msg_1", "thread_a", "one")]
+
+    async def test_a_full_thread_refuses_a_new_message_but_replaces_one_it_holds(self, store: Store) -> None:
+        await store.create_thread("p", thread("thread_a"), [message("msg_0", "thread_a")])
+        assert await store.add_message("p", message("msg_1", "thread_a"), most=2)
+        with pytest.raises(ThreadFull):
+            await store.add_message("p", message("msg_2", "thread_a"), most=2)
+        assert await store.add_message("p", message("msg_1", "thread_a", "again"), most=2)
+        assert await store.add_message("p", message("msg_2", "thread_b"), most=2) is False
+        listed = (await page(store.list_messages("p", "thread_a", ListQuery(order="asc")))).items
+        assert listed == [message("msg_0", "thread_a"), message("msg_1", "thread_a", "again")]
 
     async def test_creating_an_existing_thread_id_replaces_the_thread_and_its_messages(self, store: Store) -> None:
         await store.create_thread("p", thread("thread_a", old="1"), [message("msg_0", "thread_a")])

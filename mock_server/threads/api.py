@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from .. import errors
 from ..ids import Identity
 from ..objects import deleted_object, list_object, list_query, merged_within_limit
-from ..store import JSON, Store
+from ..store import DEFAULT_MAX_THREAD_MESSAGES, JSON, Store, ThreadFull
 from ..types import Call, Handler
 from ..vector_stores import ToolResources
 from .objects import message_object, thread_object
@@ -16,8 +16,17 @@ from .objects import message_object, thread_object
 class ThreadsAPI:
     """The real API's semantics; `lenient` answers unknown ids as Prism and Steady do, by creating them."""
 
-    def __init__(self, store: Store, identity: Identity, resources: ToolResources, *, lenient: bool = False) -> None:
+    def __init__(
+        self,
+        store: Store,
+        identity: Identity,
+        resources: ToolResources,
+        *,
+        lenient: bool = False,
+        max_messages: int = DEFAULT_MAX_THREAD_MESSAGES,
+    ) -> None:
         self.store = store
+        self.max_messages = max_messages
         self.identity = identity
         # The files and vector stores threads name, and where a message's attachments go.
         self.resources = resources
@@ -62,15 +71,19 @@ class ThreadsAPI:
         errors' params under `where`): the files and vector stores it names checked first, its messages'
         attachments in its tool resources."""
         requests = body.get("messages") or []
-        for index, request in enumerate(requests):
-            attachments = request.get("attachments") or []
-            await self.resources.check_attachments(project, attachments, f"{where}messages[{index}].attachments")
-        thread_id = self.identity.new_id("thread")
-        resources = await self.resources.resolved(
-            project, body.get("tool_resources"), where=f"{where}tool_resources", thread=True
-        )
         attached = [attachment for request in requests for attachment in request.get("attachments") or []]
-        resources = await self.resources.with_attachments(project, resources, attached)
+        if attached:
+            for index, request in enumerate(requests):
+                attachments = request.get("attachments") or []
+                await self.resources.check_attachments(project, attachments, f"{where}messages[{index}].attachments")
+        thread_id = self.identity.new_id("thread")
+        resources: JSON = {}
+        if body.get("tool_resources"):
+            resources = await self.resources.resolved(
+                project, body["tool_resources"], where=f"{where}tool_resources", thread=True
+            )
+        if attached:
+            resources = await self.resources.with_attachments(project, resources, attached)
         thread = thread_object(thread_id, self.identity.now(), resources, body.get("metadata"))
         messages = [
             message_object(self.identity.new_id("msg"), thread_id, self.identity.now(), request) for request in requests
@@ -91,9 +104,13 @@ class ThreadsAPI:
         added = []
         for request in requests:
             message = message_object(self.identity.new_id("msg"), thread_id, self.identity.now(), request)
-            if not await self.store.add_message(project, message):
-                raise errors.not_found("thread", thread_id)
-            await self.resources.attach_to_thread(project, thread_id, request.get("attachments") or [])
+            try:
+                if not await self.store.add_message(project, message, self.max_messages):
+                    raise errors.not_found("thread", thread_id)
+            except ThreadFull as full:
+                raise errors.thread_full(thread_id, full.most) from None
+            if request.get("attachments"):
+                await self.resources.attach_to_thread(project, thread_id, request["attachments"])
             added.append(message)
         return added
 

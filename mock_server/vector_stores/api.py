@@ -17,6 +17,8 @@ from ..responses import JSONResponse
 from ..store import EVERYTHING, JSON, page_of
 from ..types import Call, Handler
 from .objects import (
+    LIVE_BATCH,
+    SPEC_BATCH,
     batch_object,
     expires_at,
     file_counts,
@@ -42,6 +44,9 @@ class VectorStoresAPI:
         self.store = files.store
         self.identity = files.identity
         self.lenient = files.lenient
+        # Lenient mode answers as OpenAI's document and its SDKs have these (see objects.py).
+        self.batch_kind = SPEC_BATCH if self.lenient else LIVE_BATCH
+        self.unnamed = "" if self.lenient else None
         self.poll_after_ms = poll_after_ms
         files.on_delete = self.forget_file
 
@@ -84,7 +89,7 @@ class VectorStoresAPI:
         """The vector store; in lenient mode an unknown id is an empty store, made now."""
         found = await self.store.get_record(project, VECTOR_STORE, store_id)
         if found is None and self.lenient:
-            found = vector_store_object(store_id, self.identity.now(), {})
+            found = vector_store_object(store_id, self.identity.now(), {}, self.unnamed)
             await self.store.put_record(project, VECTOR_STORE, store_id, found)
         return found
 
@@ -97,12 +102,24 @@ class VectorStoresAPI:
         """A vector store made from a createVectorStore body (the files it names were checked by `known_file`),
         its files attached and counted."""
         created_at = self.identity.now()
-        store = vector_store_object(self.identity.hex_id("vs", created_at), created_at, body)
+        store = vector_store_object(self.identity.hex_id("vs", created_at), created_at, body, self.unnamed)
         await self.store.put_record(project, VECTOR_STORE, store["id"], store)
         for file_id in body.get("file_ids") or []:
             request = {"file_id": file_id, "chunking_strategy": body.get("chunking_strategy")}
             await self.attach(project, store["id"], request)
         return await self.recount(project, store["id"]) or store
+
+    async def used(self, project: str, store_id: str) -> None:
+        """A search in the store (the endpoint's, or a run's file_search): it was active now, and so expires
+        `expires_after` from now, as the real stores' `last_active_at` anchor said."""
+        now = self.identity.now()
+
+        def active(store: JSON) -> JSON:
+            store["last_active_at"] = now
+            store["expires_at"] = expires_at(store["expires_after"], now)
+            return store
+
+        await self.store.update_record(project, VECTOR_STORE, store_id, active)
 
     async def members(self, project: str, store_id: str) -> list[JSON]:
         return (await self.store.list_records(project, VECTOR_STORE_FILE, store_id, EVERYTHING)).items
@@ -187,7 +204,7 @@ class VectorStoresAPI:
 
         def change(store: JSON) -> JSON:
             if "name" in body:
-                store["name"] = body["name"]
+                store["name"] = self.unnamed if body["name"] is None else body["name"]
             if "expires_after" in body:
                 store["expires_after"] = body["expires_after"]
             store["last_active_at"] = now
@@ -292,31 +309,38 @@ class VectorStoresAPI:
         empty batch, made now."""
         store_id, batch_id = (await self.vector_store(call))["id"], call.path["batch_id"]
         await self.settle(call.project, store_id)
-        found = await self.store.get_record(call.project, BATCH, batch_id)
-        if found is None and self.lenient:
-            found = batch_object(batch_id, store_id, self.identity.now(), [])
-            await self.store.put_record(call.project, BATCH, batch_id, found, parent=store_id)
+        found = await self.found_batch(call.project, store_id, batch_id)
         if found is None or found["vector_store_id"] != store_id:
             raise errors.not_found("vector store file batch", batch_id)
         statuses = [r["file"]["status"] for r in await self.members(call.project, store_id) if r["batch"] == batch_id]
-        counted = batch_object(batch_id, store_id, found["created_at"], statuses)
+        counted = batch_object(batch_id, store_id, found["created_at"], statuses, self.batch_kind)
         if found["status"] == "cancelled":
             counted["status"] = "cancelled"
         return counted
+
+    async def found_batch(self, project: str, store_id: str, batch_id: str) -> JSON | None:
+        """The batch; in lenient mode an unknown id is an empty batch of the store, made now."""
+        found = await self.store.get_record(project, BATCH, batch_id)
+        if found is None and self.lenient:
+            found = batch_object(batch_id, store_id, self.identity.now(), [], self.batch_kind)
+            await self.store.put_record(project, BATCH, batch_id, found, parent=store_id)
+        return found
 
     async def create_batch(self, call: Call) -> Response:
         store_id = (await self.vector_store(call))["id"]
         body = call.body
         shared = {key: body[key] for key in ("chunking_strategy", "attributes") if key in body}
-        requests = body.get("files") or [{"file_id": file_id, **shared} for file_id in body.get("file_ids", [])]
-        where = "files[{}].file_id" if body.get("files") else "file_ids[{}]"
-        for index, request in enumerate(requests):
-            await self.known_file(call.project, request["file_id"], where.format(index))  # before anything is made
+        # Exactly one of the two in strict mode; lenient mode takes both (every file named) or neither.
+        named = [({"file_id": f, **shared}, f"file_ids[{i}]") for i, f in enumerate(body.get("file_ids") or [])]
+        named += [(request, f"files[{i}].file_id") for i, request in enumerate(body.get("files") or [])]
+        for request, where in named:
+            await self.known_file(call.project, request["file_id"], where)  # before anything is made
+        requests = [request for request, _ in named]
         created_at = self.identity.now()
         batch_id = self.identity.hex_id("vsfb", created_at)
         for request in requests:
             await self.attach(call.project, store_id, request, batch=batch_id)
-        batch = batch_object(batch_id, store_id, created_at, ["in_progress"] * len(requests))
+        batch = batch_object(batch_id, store_id, created_at, ["in_progress"] * len(requests), self.batch_kind)
         await self.store.put_record(call.project, BATCH, batch_id, batch, parent=store_id)
         await self.recount(call.project, store_id)
         return self.answer(batch, batch["file_counts"]["in_progress"] > 0)
@@ -328,11 +352,14 @@ class VectorStoresAPI:
     async def cancel_batch(self, call: Call) -> JSON:
         store_id = (await self.vector_store(call))["id"]
         batch_id = call.path["batch_id"]
-        found = await self.store.get_record(call.project, BATCH, batch_id)
+        found = await self.found_batch(call.project, store_id, batch_id)
         if found is None or found["vector_store_id"] != store_id:
             raise errors.not_found("vector store file batch", batch_id)
         statuses = [r["file"]["status"] for r in await self.members(call.project, store_id) if r["batch"] == batch_id]
         if found["status"] == "cancelled" or "in_progress" not in statuses:
+            if self.lenient:
+                # Nothing left to cancel: answered as it is, as a cancel of a finished run is.
+                return await self.batch(call)
             status = "cancelled" if found["status"] == "cancelled" else "completed"
             raise errors.invalid_request(f"Cannot cancel a vector store file batch with status '{status}'.")
 
@@ -359,6 +386,7 @@ class VectorStoresAPI:
     async def search(self, call: Call) -> JSON:
         store_id = (await self.vector_store(call))["id"]
         await self.settle(call.project, store_id)
+        await self.used(call.project, store_id)
         body = call.body
         query = body["query"]
         results = await search(

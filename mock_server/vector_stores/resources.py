@@ -81,6 +81,14 @@ class ToolResources:
         if search is not None:
             ids = list(search.get("vector_store_ids") or [])
             for helper in helpers or []:
+                if ids:
+                    # Both named (lenient mode: the schema has one or the other): the helper's files join the
+                    # named store, as a thread or an assistant holds one vector store.
+                    for file_id in helper.get("file_ids") or []:
+                        request = {"file_id": file_id, "chunking_strategy": helper.get("chunking_strategy")}
+                        await self.vector_stores.attach(project, ids[0], request)
+                    await self.vector_stores.recount(project, ids[0])
+                    continue
                 body = {**helper, "expires_after": THREAD_STORE_EXPIRY if thread else None}
                 ids.append((await self.vector_stores.new_store(project, body))["id"])
             resources["file_search"] = {"vector_store_ids": ids}
@@ -108,8 +116,10 @@ class ToolResources:
     async def attach_to_thread(self, project: str, thread_id: str, attachments: Sequence[JSON]) -> None:
         """A new message's attachments (checked) added to its thread's resources."""
         coded, searched = tool_files(attachments, "code_interpreter"), tool_files(attachments, "file_search")
+        if not (coded or searched):
+            return
         thread = await self.store.get_thread(project, thread_id)
-        if thread is None or not (coded or searched):
+        if thread is None:
             return
         named = store_of(thread["tool_resources"])
         if named is not None and await self.store.get_record(project, VECTOR_STORE, named) is None:
@@ -147,5 +157,6 @@ class ToolResources:
         for named in resources:
             for store_id in ((named or {}).get("file_search") or {}).get("vector_store_ids") or []:
                 if store_id not in found and await self.vector_stores.settle(project, store_id) is not None:
+                    await self.vector_stores.used(project, store_id)
                     found.append(store_id)
         return found

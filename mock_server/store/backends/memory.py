@@ -19,6 +19,7 @@ from ..base import (
     Page,
     Stats,
     Store,
+    ThreadFull,
     TooLarge,
     Version,
     Versioned,
@@ -86,6 +87,8 @@ class MemoryStore(Store):
         self._message_runs: dict[ThreadKey, dict[str, str]] = {}
         self._max_threads = check_max_threads(max_threads)
         self._max_bytes: int | None = None
+        # The write paths' one comparison each before `_make_room` is called: the whole budget, a thread's share.
+        self._limit = self._thread_room = sys.maxsize
         self._bytes = 0  # everything held, by `THREAD_COST`/`ITEM_COST` plus the encoded bytes
         self._thread_bytes: dict[ThreadKey, int] = {}  # a thread and its messages
         self._evicted = 0
@@ -136,6 +139,7 @@ class MemoryStore(Store):
     def limit_memory(self, max_bytes: int) -> None:
         # Uploaded files take at most half the store's share, and threads what files leave of it.
         self._max_bytes = max_bytes
+        self._limit, self._thread_room = max_bytes, max_bytes // THREAD_SHARE
         self._max_file_bytes = min(self._max_file_bytes, max_bytes // 2)
 
     def memory(self) -> MemoryUse:
@@ -182,7 +186,9 @@ class MemoryStore(Store):
         encoded = encode(message)
         previous = self._messages[key].get(message_id)
         grows = len(encoded) - (-ITEM_COST if previous is None else len(previous))
-        self._make_room(grows, key, self._thread_bytes[key])
+        held = self._thread_bytes[key]
+        if self._bytes + self._blob_bytes + grows > self._limit or held + grows > self._thread_room:
+            self._make_room(grows, key, held)
         self._messages[key][message_id] = encoded
         self._thread_bytes[key] += grows
         self._bytes += grows
@@ -203,17 +209,23 @@ class MemoryStore(Store):
         # One copy of a project's key, not one per stored thread.
         key = (sys.intern(project), thread["id"])
         encoded = encode(thread)
-        encoded_messages = [encode(message) for message in messages]
-        size = THREAD_COST + len(encoded) + sum(ITEM_COST + len(m) for m in encoded_messages)
+        size = THREAD_COST + len(encoded)
+        stored: dict[str, bytes] = {}
+        runs: dict[str, str] = {}
+        for message in messages:
+            stored[message["id"]] = data = encode(message)
+            size += ITEM_COST + len(data)
+            if message.get("run_id") is not None:
+                runs[message["id"]] = message["run_id"]
         if self._threads.pop(key, None) is not None:
             self._drop(key)
-        self._make_room(size, key)
+        if self._bytes + self._blob_bytes + size > self._limit or size > self._thread_room:
+            self._make_room(size, key)
         self._threads[key] = encoded
         self._creation[key] = None
-        self._messages[key] = {message["id"]: data for message, data in zip(messages, encoded_messages, strict=True)}
-        for message in messages:
-            if message.get("run_id") is not None:
-                self._message_runs.setdefault(key, {})[message["id"]] = message["run_id"]
+        self._messages[key] = stored
+        if runs:
+            self._message_runs[key] = runs
         self._thread_bytes[key] = size
         self._bytes += size
         while len(self._threads) > self._max_threads:
@@ -234,7 +246,9 @@ class MemoryStore(Store):
             return None
         encoded = encode(thread)
         grows = len(encoded) - len(found)
-        self._make_room(grows, key, self._thread_bytes[key])
+        held = self._thread_bytes[key]
+        if self._bytes + self._blob_bytes + grows > self._limit or held + grows > self._thread_room:
+            self._make_room(grows, key, held)
         self._threads[key] = encoded
         self._thread_bytes[key] += grows
         self._bytes += grows
@@ -254,10 +268,12 @@ class MemoryStore(Store):
         key = (project, thread_id)
         return None if self._touch(key) is None else self._messages[key]
 
-    async def add_message(self, project: str, message: JSON) -> bool:
+    async def add_message(self, project: str, message: JSON, most: int | None = None) -> bool:
         key = (project, message["thread_id"])
         if self._touch(key) is None:
             return False
+        if most is not None and len(messages := self._messages[key]) >= most and message["id"] not in messages:
+            raise ThreadFull(most)
         self._put_message(key, message)
         return True
 

@@ -6,11 +6,13 @@ searched or ordered: the project and id, creation order (`seq`), the run id, and
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import orjson
 
@@ -18,11 +20,13 @@ from ..base import (
     DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MAX_THREADS,
     JSON,
+    DiskFull,
     ListQuery,
     Page,
     Stats,
     Store,
     StoreUnavailable,
+    ThreadFull,
     Version,
     Versioned,
     check_max_file_bytes,
@@ -114,6 +118,38 @@ COMMIT;
 # in flight in a sibling worker (which may start later, after a restart) is left alone.
 ABANDONED_UPLOAD_SECONDS = 3600.0
 
+# The write-ahead log beside the file is cut back to this after each checkpoint: the disk bound is the file's
+# (`limit_disk`) plus at most this much of log.
+WAL_KEPT = 64 * 1024 * 1024
+# When the file is full, this share of the threads (the least recently used) goes before the write is tried again.
+EVICTED_WHEN_FULL = 16
+
+T = TypeVar("T")
+Method = TypeVar("Method", bound=Callable[..., Awaitable[Any]])
+
+
+def making_room(method: Method) -> Method:
+    """A write that finds the file full (`limit_disk`) tried again once the least recently used threads, then
+    files, went; DiskFull when nothing is left to go. Only for calls that are one transaction with no await
+    inside, which can be run again from the start."""
+
+    @functools.wraps(method)
+    async def write(self: SqliteStore, *args: Any, **kwargs: Any) -> Any:
+        while True:
+            try:
+                return await method(self, *args, **kwargs)
+            except sqlite3.OperationalError as error:
+                self._room_after(error)
+
+    return cast(Method, write)
+
+
+def is_full(error: sqlite3.Error) -> bool:
+    return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+
+
+PIECE = "INSERT INTO blob_pieces (blob, n, data) VALUES (?, ?, ?)"
+
 # Every call on a thread is a use: it makes the thread the most recently used, last in line for eviction.
 USE = "UPDATE threads SET used = (SELECT max(used) FROM threads) + 1 WHERE project = ? AND id = ?"
 
@@ -147,13 +183,53 @@ class SqliteStore(Store):
         self._max_file_bytes = check_max_file_bytes(max_file_bytes)
         self._warned = False
         self._files_warned = False
+        self._max_disk: int | None = None
         self._connection: sqlite3.Connection | None = None
+
+    def limit_disk(self, max_bytes: int) -> None:
+        # Uploaded files take at most half the file, as they take half the memory store's share: one upload
+        # past that is refused as it streams, before anything is evicted for it.
+        self._max_disk = max_bytes
+        self._max_file_bytes = min(self._max_file_bytes, max_bytes // 2)
+        if self._connection is not None:
+            self._apply_disk_limit(self._connection)
+
+    def _apply_disk_limit(self, db: sqlite3.Connection) -> None:
+        if self._max_disk is None:
+            return
+        (page_size,) = db.execute("PRAGMA page_size").fetchone()
+        # SQLite never sets it below the pages the file has already: an older, larger file stays as it is.
+        db.execute(f"PRAGMA max_page_count = {max(1, self._max_disk // int(page_size))}")
+        db.execute(f"PRAGMA journal_size_limit = {WAL_KEPT}")
+
+    def _room_after(self, error: sqlite3.OperationalError) -> None:
+        """Room made for a write that failed with `error` (the least recently used threads, or else files,
+        evicted); raises the error again if it was not a full file, DiskFull when nothing could go."""
+        if not is_full(error) or self._max_disk is None:
+            raise error
+        with self._transaction() as db:
+            (threads,) = db.execute("SELECT value FROM counters WHERE name = 'threads'").fetchone()
+            if threads:
+                excess = max(1, int(threads) // EVICTED_WHEN_FULL)
+                oldest = "SELECT seq FROM threads ORDER BY used LIMIT ?"
+                db.execute(f"DELETE FROM threads WHERE seq IN ({oldest})", (excess,))
+                db.execute("UPDATE counters SET value = value + ? WHERE name = 'evicted'", (excess,))
+                return
+            oldest_file = db.execute(
+                "SELECT project, kind, id FROM blobs WHERE complete = 1 ORDER BY used LIMIT 1"
+            ).fetchone()
+            if oldest_file is None:
+                raise DiskFull(self._max_disk) from error
+            db.execute("DELETE FROM records WHERE project = ? AND kind = ? AND id = ?", oldest_file)
+            db.execute("DELETE FROM blobs WHERE project = ? AND kind = ? AND id = ?", oldest_file)
+            db.execute("UPDATE counters SET value = value + 1 WHERE name = 'files_evicted'")
 
     async def open(self) -> None:
         if self._connection is not None:
             return
         try:
             self._connection = connect(self.path)
+            self._apply_disk_limit(self._connection)
             self._connection.execute(
                 "DELETE FROM blobs WHERE complete = 0 AND started < ?", (time.time() - ABANDONED_UPLOAD_SECONDS,)
             )
@@ -189,6 +265,7 @@ class SqliteStore(Store):
         row = db.execute(f"{USE} RETURNING seq", (project, thread_id)).fetchone()
         return None if row is None else int(row[0])
 
+    @making_room
     async def create_thread(self, project: str, thread: JSON, messages: Sequence[JSON]) -> None:
         with self._transaction() as db:
             db.execute("DELETE FROM threads WHERE project = ? AND id = ?", (project, thread["id"]))
@@ -219,6 +296,7 @@ class SqliteStore(Store):
         row = self._db.execute(f"{USE} RETURNING data", (project, thread_id)).fetchone()
         return None if row is None else Versioned(loads(row[0]), bytes(row[0]))
 
+    @making_room
     async def replace_thread(self, project: str, thread_id: str, thread: JSON, version: Version) -> Version | None:
         data = orjson.dumps(thread)
         cursor = self._db.execute(
@@ -235,11 +313,16 @@ class SqliteStore(Store):
         rows = self._db.execute("SELECT data FROM threads WHERE project = ? ORDER BY seq", (project,))
         return [loads(data) for (data,) in rows]
 
-    async def add_message(self, project: str, message: JSON) -> bool:
+    @making_room
+    async def add_message(self, project: str, message: JSON, most: int | None = None) -> bool:
         with self._transaction() as db:
             seq = self._touch(db, project, message["thread_id"])
             if seq is None:
                 return False
+            if most is not None and self._message(db, seq, message["id"]) is None:
+                (held,) = db.execute("SELECT count(*) FROM messages WHERE thread = ?", (seq,)).fetchone()
+                if held >= most:
+                    raise ThreadFull(most)
             db.execute(
                 "INSERT INTO messages (thread, id, run_id, data) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (thread, id) DO UPDATE SET run_id = excluded.run_id, data = excluded.data",
@@ -261,6 +344,7 @@ class SqliteStore(Store):
         row = db.execute("SELECT seq, data FROM messages WHERE thread = ? AND id = ?", (thread, message_id)).fetchone()
         return None if row is None else (int(row[0]), bytes(row[1]))
 
+    @making_room
     async def replace_message(
         self, project: str, thread_id: str, message_id: str, message: JSON, version: Version
     ) -> Version | None:
@@ -288,6 +372,7 @@ class SqliteStore(Store):
             rows, has_more = page(db, seq, query)
         return Page([loads(data) for data in rows], has_more)
 
+    @making_room
     async def put_record(self, project: str, kind: str, record_id: str, data: JSON, parent: str = "") -> Version:
         encoded = orjson.dumps(data)
         self._db.execute(
@@ -297,6 +382,7 @@ class SqliteStore(Store):
         )
         return encoded
 
+    @making_room
     async def add_record(self, project: str, kind: str, record_id: str, data: JSON, parent: str = "") -> JSON | None:
         with self._transaction() as db:
             cursor = db.execute(
@@ -321,6 +407,7 @@ class SqliteStore(Store):
         ).fetchone()
         return None if row is None else Versioned(loads(row[0]), bytes(row[0]))
 
+    @making_room
     async def replace_record(
         self, project: str, kind: str, record_id: str, data: JSON, version: Version
     ) -> Version | None:
@@ -355,20 +442,37 @@ class SqliteStore(Store):
         self, project: str, kind: str, record_id: str, chunks: AsyncIterable[bytes], make: Callable[[int], JSON]
     ) -> JSON:
         # Each piece is its own short statement: a slow upload never holds the write lock between pieces.
-        (blob,) = self._db.execute(
-            "INSERT INTO blobs (project, kind, id, used, size, complete, started) VALUES (?, ?, ?, 0, 0, 0, ?)"
-            " RETURNING seq",
-            (project, kind, record_id, time.time()),
-        ).fetchone()
+        (blob,) = self._with_room(
+            lambda: self._db.execute(
+                "INSERT INTO blobs (project, kind, id, used, size, complete, started) VALUES (?, ?, ?, 0, 0, 0, ?)"
+                " RETURNING seq",
+                (project, kind, record_id, time.time()),
+            ).fetchone()
+        )
         size = 0
         try:
             async for n, piece in aenumerate(pieces(chunks, self._max_file_bytes)):
-                self._db.execute("INSERT INTO blob_pieces (blob, n, data) VALUES (?, ?, ?)", (blob, n, piece))
+                self._with_room(functools.partial(self._db.execute, PIECE, (blob, n, piece)))
                 size += len(piece)
             record = make(size)
+            evicted = self._with_room(lambda: self._publish_blob(project, kind, record_id, blob, size, record))
         except BaseException:
             self._db.execute("DELETE FROM blobs WHERE seq = ?", (blob,))
             raise
+        if evicted and not self._files_warned:
+            self._files_warned = True
+            warn_eviction(self._max_file_bytes, "file")
+        return record
+
+    def _with_room(self, write: Callable[[], T]) -> T:
+        """`write` (one statement or one transaction), tried again as `making_room` does."""
+        while True:
+            try:
+                return write()
+            except sqlite3.OperationalError as error:
+                self._room_after(error)
+
+    def _publish_blob(self, project: str, kind: str, record_id: str, blob: int, size: int, record: JSON) -> int:
         with self._transaction() as db:
             db.execute(
                 "DELETE FROM blobs WHERE project = ? AND kind = ? AND id = ? AND complete = 1",
@@ -384,11 +488,7 @@ class SqliteStore(Store):
                 " ON CONFLICT (project, kind, id) DO UPDATE SET parent = excluded.parent, data = excluded.data",
                 (project, kind, record_id, orjson.dumps(record)),
             )
-            evicted = self._evict_blobs(db)
-        if evicted and not self._files_warned:
-            self._files_warned = True
-            warn_eviction(self._max_file_bytes, "file")
-        return record
+            return self._evict_blobs(db)
 
     def _evict_blobs(self, db: sqlite3.Connection) -> int:
         """Drops the least recently used blob records until the blobs fit; answers how many went."""
