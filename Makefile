@@ -87,5 +87,12 @@ bench: $(STAMP)
 fuzz: $(STAMP)
 	$(BIN)/threads-mock fuzz --phases examples,coverage,fuzzing,stateful --checks all --max-examples 500 $(FUZZ_ARGS)
 
+# The container image (Containerfile), built with podman on a Debian root filesystem and tested from this
+# machine: the SDK, the HEALTHCHECK, the Testcontainers module (tests/image). Needs root: installs podman,
+# runc, mmdebstrap and eatmydata when missing. IMAGE_CHECK_ARGS: --clean first (a cold run), then pytest's.
+.PHONY: image-check
+image-check: $(STAMP)
+	PYTHON=$(BIN)/python scripts/image-check $(IMAGE_CHECK_ARGS)
+
 clean:
 	rm -rf $(VENV) $(SDK1_VENV) $(ACTION_VENV) build dist *.egg-info
