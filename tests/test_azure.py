@@ -18,7 +18,15 @@ from typing import Any
 import httpx
 import pytest
 from azure.ai.agents import AgentsClient
-from azure.ai.agents.models import FunctionTool, ListSortOrder, MessageRole, ThreadMessageOptions, ToolSet
+from azure.ai.agents.models import (
+    FilePurpose,
+    FileSearchTool,
+    FunctionTool,
+    ListSortOrder,
+    MessageRole,
+    ThreadMessageOptions,
+    ToolSet,
+)
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 
@@ -136,6 +144,25 @@ def test_a_streamed_run(agents: AgentsClient) -> None:
     assert last is not None and last.text.value == 'You said: "Stream it"'
 
 
+def test_files_vector_stores_and_a_file_search_run(agents: AgentsClient) -> None:
+    notes = agents.files.upload(file=("notes.txt", b"Refunds are paid within 30 days."), purpose=FilePurpose.AGENTS)
+    store = agents.vector_stores.create_and_poll(file_ids=[notes.id], name="policies", polling_interval=0.02)
+    assert store.status == "completed" and store.file_counts.completed == 1
+    search = FileSearchTool(vector_store_ids=[store.id])
+    agent = agents.create_agent(model="gpt-4o", tools=search.definitions, tool_resources=search.resources)
+    thread = agents.threads.create()
+    agents.messages.create(thread_id=thread.id, role="user", content="When are refunds paid?")
+    run = agents.runs.create_and_process(thread_id=thread.id, agent_id=agent.id, polling_interval=0.02)  # type: ignore[arg-type]
+    assert run.status == "completed"
+    last = agents.messages.get_last_message_text_by_role(thread_id=thread.id, role=MessageRole.AGENT)
+    assert last is not None and last.text.value.endswith("【4:0†notes.txt】")
+    assert last.text.annotations[0]["file_citation"]["file_id"] == notes.id
+    agents.vector_stores.delete(store.id)
+    agents.files.delete(notes.id)
+    with pytest.raises(ResourceNotFoundError):
+        agents.files.get(notes.id)
+
+
 def test_a_project_is_its_own_state(server: BackgroundServer[MockApp], agents: AgentsClient) -> None:
     thread = agents.threads.create()
     with AgentsClient(
@@ -220,3 +247,17 @@ def test_start_serves_https_with_the_ca_it_names(tmp_path: Path) -> None:
         # What `threads-mock stop` does, without a second interpreter's start-up.
         if (state / "pid").exists():
             os.kill(int((state / "pid").read_text()), signal.SIGTERM)
+
+
+@pytest.mark.threads_mock(tls=True)
+def test_the_pytest_fixture_serves_https(threads_mock: Any) -> None:
+    assert threads_mock.url.startswith("https://") and threads_mock.ca_file.is_file()
+    with threads_mock.openai_client(max_retries=0) as client:
+        thread = client.beta.threads.create()
+    with AgentsClient(
+        endpoint=f"{threads_mock.url}/api/projects/{PROJECT}",
+        credential=StandIn(),
+        connection_verify=str(threads_mock.ca_file),
+    ) as agents:
+        assert agents.threads.create().id != thread.id
+    assert [entry.path for entry in threads_mock.requests] == ["/v1/threads", f"/api/projects/{PROJECT}/threads"]
