@@ -249,6 +249,7 @@ def test_start_serves_https_with_the_ca_it_names(tmp_path: Path) -> None:
             os.kill(int((state / "pid").read_text()), signal.SIGTERM)
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the SDK's, for client.beta.threads
 @pytest.mark.threads_mock(tls=True)
 def test_the_pytest_fixture_serves_https(threads_mock: Any) -> None:
     assert threads_mock.url.startswith("https://") and threads_mock.ca_file.is_file()
