@@ -35,11 +35,14 @@ class BackgroundServer(Generic[App]):
         keyfile: Path | None = None,
         ca_file: Path | None = None,
     ) -> None:
-        """With `certfile` it serves HTTPS; `ca_file` is the CA a client trusts it by (see tls.prepare)."""
+        """With `certfile` it serves HTTPS; `ca_file` is the CA a client trusts it by (see tls.prepare), and
+        `ssl_context` a client context that trusts it (None over plain HTTP, or without a CA file)."""
         self.app = app
         self.host = host
         self.scheme = "https" if certfile is not None else "http"
         self.ca_file = ca_file
+        # One context for every client call (the test handle's admin calls among them): loading a CA costs.
+        self.ssl_context: ssl.SSLContext | None = client_context(ca_file)
         # Lifespan on: stopping closes the app's store, as a real server's SIGTERM does. A request still
         # pending on stop (a `hang` fault) is cancelled after the grace period instead of holding up the test.
         config = uvicorn.Config(
@@ -88,11 +91,6 @@ class BackgroundServer(Generic[App]):
     @property
     def url(self) -> str:
         return f"{self.scheme}://{self.host}:{self.port}"
-
-    @property
-    def ssl_context(self) -> ssl.SSLContext | None:
-        """A client context that trusts the server's CA (None over plain HTTP, or without a CA file)."""
-        return client_context(self.ca_file)
 
     @property
     def base_url(self) -> str:
