@@ -13,8 +13,9 @@
     DELETE /__mock__/replies           back to the configured rules
     DELETE /__mock__/requests          empty the journal
     GET    /__mock__/threads?project=K the threads of one project (API key), in creation order
+    GET    /__mock__/ca.pem            the CA certificate of --tls (PEM), to anyone
 
-Everything but health answers loopback clients only, unless the server has an admin token: then it
+Everything but health and the CA answers loopback clients only, unless the server has an admin token: then it
 answers anyone who sends `Authorization: Bearer <token>`, and no one else.
 """
 
@@ -204,8 +205,15 @@ def admin_routes(mock: MockApp) -> list[BaseRoute]:
 
         return guarded(dispatch)
 
+    async def ca_pem(request: Request) -> Response:
+        # A certificate is public: a client in another container fetches it before it can trust the mock.
+        if mock.ca_pem is None:
+            raise APIError(404, "The mock serves no CA: start it with --tls.", type=MOCK_ADMIN_ERROR)
+        return Response(mock.ca_pem, media_type="application/x-pem-file")
+
     return [
         Route("/__mock__/health", health, methods=["GET"]),
+        Route("/__mock__/ca.pem", ca_pem, methods=["GET"]),
         Route("/__mock__/reset", guarded(reset_all), methods=["POST"]),
         Route(
             "/__mock__/faults",

@@ -41,6 +41,8 @@ class MockApp(Starlette):
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        ca_file = settings.tls_ca_file
+        self.ca_pem = ca_file.read_bytes() if ca_file is not None and ca_file.is_file() else None
         self.contract = Contract.load(settings.contract)
         self.identity = Identity(settings.seed)
         self.shares = Shares.of(settings.max_memory)

@@ -21,8 +21,10 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
+from .tls import client_context
+
 DEFAULT_STATE_DIR = ".threads-mock"
-START_LINE = re.compile(r" on (?P<url>http://(?P<host>\S+):(?P<port>\d+)/v1)\b")
+START_LINE = re.compile(r" on (?P<url>https?://(?P<host>\S+):(?P<port>\d+)/v1)\b(?: \(CA (?P<ca>[^)]+)\))?")
 LOG_TAIL = 20
 STATE_FILES = ("pid", "port", "url")
 
@@ -72,7 +74,7 @@ def start(argv: Sequence[str]) -> int:
         if code is not None:
             return fail(f"the mock exited with status {code} before it answered", log)
         url = url or started_url(log)
-        if url is not None and answers(url):
+        if url is not None and answers(url, started_ca(log)):
             (state / "pid").write_text(f"{process.pid}\n")
             (state / "port").write_text(url.rsplit(":", 1)[1].removesuffix("/v1") + "\n")
             (state / "url").write_text(url + "\n")
@@ -109,10 +111,16 @@ def started_url(log: Path) -> str | None:
     return None if found is None else found.group("url")
 
 
-def answers(url: str) -> bool:
+def started_ca(log: Path) -> Path | None:
+    """The CA file a mock started with --tls named in its start line (None for another)."""
+    found = START_LINE.search(log.read_text(encoding="utf-8", errors="replace"))
+    return None if found is None or found.group("ca") is None else Path(found.group("ca"))
+
+
+def answers(url: str, ca_file: Path | None = None) -> bool:
     health = url.removesuffix("/v1") + "/__mock__/health"
     try:
-        with urllib.request.urlopen(health, timeout=2) as answer:
+        with urllib.request.urlopen(health, timeout=2, context=client_context(ca_file)) as answer:
             return bool(answer.status == 200)
     except OSError:
         return False

@@ -61,6 +61,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def add_option(serve: argparse.ArgumentParser, option: Option) -> None:
+    from .settings import FLAG
+
+    if option.value_type is FLAG:
+        # A switch (`--tls`), never `--tls true`; left unset (None) when absent, so the environment still counts.
+        serve.add_argument(
+            option.flag, dest=option.name, action="store_const", const=True, help=option.help_with_default()
+        )
+        return
     serve.add_argument(
         option.flag,
         dest=option.name,
@@ -85,6 +93,7 @@ def argument_type(option: Option) -> Callable[[str], Any]:
 
 
 def serve(options: dict[str, object]) -> int:
+    from . import tls
     from .app import create_app
     from .settings import Settings
     from .store import probe
@@ -98,11 +107,14 @@ def serve(options: dict[str, object]) -> int:
     if problem:
         return refuse(problem)
     try:
+        # The generated certificate's files are made once, here: workers are handed their paths.
+        settings = tls.prepare(settings)
+        options = tls_options(settings, options)
         # With workers too: this checks every setting, and opens the store once (creating its file, reaching
         # its server) before any worker starts or any port is bound.
         app = create_app(settings)
         asyncio.run(probe(app.store))
-    except ValueError as error:  # a bad fault rule, rate limit or store; a store that cannot open (StoreUnavailable)
+    except ValueError as error:  # a bad fault rule, rate limit, store or TLS file; a store that cannot open
         return refuse(str(error))
     if settings.workers > 1:
         serve_workers(settings, options)
@@ -115,11 +127,25 @@ def refuse(problem: str) -> int:
     return 2
 
 
+def tls_options(settings: Settings, options: dict[str, object]) -> dict[str, object]:
+    """The command line's options, with the files `tls.prepare` made, for the workers to load the same."""
+    if not settings.tls:
+        return options
+    return {
+        **options,
+        "tls_cert": str(settings.tls_cert),
+        "tls_ca_file": settings.tls_ca_file and str(settings.tls_ca_file),
+    }
+
+
 def announce(settings: Settings, listener: socket.socket) -> None:
-    """The start line, with the port really bound: a caller that asked for --port 0 reads it from here."""
+    """The start line, with the port really bound: a caller that asked for --port 0 reads it from here. Over
+    TLS it names the CA's file, for a client to trust."""
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     port = listener.getsockname()[1]
-    print(f"threads-mock {__version__} on http://{host}:{port}/v1", file=sys.stderr, flush=True)
+    scheme = "https" if settings.tls else "http"
+    ca = f" (CA {settings.tls_ca_file})" if settings.tls and settings.tls_ca_file else ""
+    print(f"threads-mock {__version__} on {scheme}://{host}:{port}/v1{ca}", file=sys.stderr, flush=True)
 
 
 def serve_one(app: MockApp, settings: Settings) -> int:
@@ -149,6 +175,8 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "server_header": False,
         "lifespan": "on",
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
+        "ssl_certfile": settings.tls_cert,
+        "ssl_keyfile": settings.tls_key,
     }
 
 

@@ -115,10 +115,14 @@ class ServerPool:
     def get(self, settings: Mapping[str, Any]) -> BackgroundServer[MockApp]:
         key = tuple(sorted((k, repr(v)) for k, v in settings.items()))
         if key not in self._servers:
+            from . import tls
             from .app import create_app
             from .server import BackgroundServer
 
-            self._servers[key] = BackgroundServer(create_app(Settings(**settings))).start()
+            served = tls.prepare(Settings(**settings))
+            self._servers[key] = BackgroundServer(
+                create_app(served), certfile=served.tls_cert, keyfile=served.tls_key, ca_file=served.tls_ca_file
+            ).start()
         return self._servers[key]
 
     def close(self) -> None:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 import time
 from collections.abc import Coroutine
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 import uvicorn
 from starlette.types import ASGIApp
+
+from .tls import client_context
 
 T = TypeVar("T")
 App = TypeVar("App", bound=ASGIApp)
@@ -20,9 +24,25 @@ STOP_GRACE_SECONDS = 3
 class BackgroundServer(Generic[App]):
     """`app` is the app it serves, typed as given: a `MockApp` keeps its journal, faults and store in reach."""
 
-    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning") -> None:
+    def __init__(
+        self,
+        app: App,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        log_level: str = "warning",
+        *,
+        certfile: Path | None = None,
+        keyfile: Path | None = None,
+        ca_file: Path | None = None,
+    ) -> None:
+        """With `certfile` it serves HTTPS; `ca_file` is the CA a client trusts it by (see tls.prepare), and
+        `ssl_context` a client context that trusts it (None over plain HTTP, or without a CA file)."""
         self.app = app
         self.host = host
+        self.scheme = "https" if certfile is not None else "http"
+        self.ca_file = ca_file
+        # One context for every client call (the test handle's admin calls among them): loading a CA costs.
+        self.ssl_context: ssl.SSLContext | None = client_context(ca_file)
         # Lifespan on: stopping closes the app's store, as a real server's SIGTERM does. A request still
         # pending on stop (a `hang` fault) is cancelled after the grace period instead of holding up the test.
         config = uvicorn.Config(
@@ -34,6 +54,8 @@ class BackgroundServer(Generic[App]):
             server_header=False,
             lifespan="auto",
             timeout_graceful_shutdown=STOP_GRACE_SECONDS,
+            ssl_certfile=certfile,
+            ssl_keyfile=keyfile,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name="threads-mock", daemon=True)
@@ -68,7 +90,7 @@ class BackgroundServer(Generic[App]):
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     @property
     def base_url(self) -> str:

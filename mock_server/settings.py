@@ -455,6 +455,33 @@ class Settings:
         "without it the admin API answers loopback clients only",
         metavar="TOKEN",
     )
+    tls: bool = setting(
+        False,
+        FLAG,
+        "serve HTTPS with a certificate for 127.0.0.1, localhost and ::1 signed by a CA made at start-up; the "
+        "start line names the CA's file, also served at GET /__mock__/ca.pem (Azure's SDKs send tokens over "
+        "HTTPS only)",
+        marker=True,
+        ini=True,
+    )
+    tls_cert: Path | None = setting(  # noqa: RUF009 (setting returns a dataclasses.field)
+        None,
+        OPTIONAL_PATH,
+        "serve HTTPS with this certificate (PEM; its chain may follow, and its key too when --tls-key is not given)",
+        metavar="FILE",
+        marker=True,
+    )
+    tls_key: Path | None = setting(  # noqa: RUF009 (setting returns a dataclasses.field)
+        None, OPTIONAL_PATH, "the private key of --tls-cert (PEM)", metavar="FILE", marker=True
+    )
+    tls_ca_file: Path | None = setting(  # noqa: RUF009 (setting returns a dataclasses.field)
+        None,
+        OPTIONAL_PATH,
+        "with --tls: where to write the CA made at start-up (default: ca.pem in a new temporary directory, "
+        "removed at exit); with --tls-cert: the CA that signed it; either way served at GET /__mock__/ca.pem",
+        metavar="FILE",
+        marker=True,
+    )
     contract: Path | None = setting(  # noqa: RUF009 (setting returns a dataclasses.field)
         None,
         OPTIONAL_PATH,

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -169,7 +170,7 @@ class ThreadsMock:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(url, data=data, method=method, headers=dict(headers))
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
+            with urllib.request.urlopen(request, timeout=30, context=self.server.ssl_context) as response:
                 payload = response.read()
         except urllib.error.HTTPError as error:
             raise MockHTTPError(error.code, json.loads(error.read() or b"null")) from None
@@ -245,14 +246,24 @@ class ThreadsMock:
         listed = self.admin("GET", "/__mock__/faults")
         return listed["data"] if isinstance(listed, dict) else listed  # type: ignore[no-any-return]
 
-    def openai_client(self, **options: Any) -> OpenAI:
-        from openai import OpenAI
+    @property
+    def ca_file(self) -> Path | None:
+        """The CA certificate of a mock started with tls=True (PEM), for a client to trust: azure-ai-agents'
+        `connection_verify=str(threads_mock.ca_file)`; None over plain HTTP."""
+        return self.server.ca_file
 
+    def openai_client(self, **options: Any) -> OpenAI:
+        from openai import DefaultHttpxClient, OpenAI
+
+        if self.server.ssl_context is not None and "http_client" not in options:
+            options["http_client"] = DefaultHttpxClient(verify=self.server.ssl_context)
         return OpenAI(**{"base_url": self.base_url, "api_key": self.api_key, **options})
 
     def async_openai_client(self, **options: Any) -> AsyncOpenAI:
-        from openai import AsyncOpenAI
+        from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
+        if self.server.ssl_context is not None and "http_client" not in options:
+            options["http_client"] = DefaultAsyncHttpxClient(verify=self.server.ssl_context)
         return AsyncOpenAI(**{"base_url": self.base_url, "api_key": self.api_key, **options})
 
 

@@ -1,4 +1,5 @@
-"""Bearer authentication as the real API did it; the key names the caller's project."""
+"""Bearer authentication as the real API did it; the key names the caller's project. The Azure flavours' own
+credentials are read by `azure.AzureEdge`."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from collections.abc import Iterable
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import errors
+from ..azure import PREFIXES, AzureEdge
 
 OPEN_PATHS = ("/__mock__", "/openapi.json", "/openapi.yaml")
+# One test on the path for an OpenAI request, whatever the flavours: they are looked for only past it.
+NOT_OPENAI = OPEN_PATHS + PREFIXES
 
 
 def bearer_token(scope: Scope) -> str | None:
@@ -24,9 +28,12 @@ class BearerAuth:
     def __init__(self, app: ASGIApp, api_keys: Iterable[str] = ()) -> None:
         self.app = app
         self.api_keys = frozenset(api_keys)
+        self.azure = AzureEdge(self.api_keys)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(OPEN_PATHS):
+        if scope["type"] != "http" or scope["path"].startswith(NOT_OPENAI):
+            if scope["type"] == "http" and scope["path"].startswith(PREFIXES):
+                self.azure.admit(scope)
             await self.app(scope, receive, send)
             return
         key = bearer_token(scope)

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import errors
+from ..azure import BETA, Route
 from ..budget import InFlight
 from ..contract import OperationTable, allowed
 from ..contract.forms import FormSchema
@@ -45,18 +46,27 @@ class APIDispatch:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         found = self.operations.match(scope["method"], scope["path"]) if scope["type"] == "http" else None
+        route: Route | None = None
         if found is None:
-            await self.app(scope, receive, send)
-            return
+            # An Azure flavour's path (azure.py) is looked for only once the contract's own paths have missed.
+            route = scope["state"].get("route") if scope["type"] == "http" else None
+            if route is None:
+                await self.app(scope, receive, send)
+                return
+            found = self.operations.match(scope["method"], route.path)
+            if found is None:
+                raise route.unknown(scope["method"], scope["path"])
         if found.operation is None:
             raise errors.method_not_allowed(scope["method"], scope["path"], found.allow)
         validator, handler = found.operation.validator, found.operation.handler
         beta, content_type, length = request_headers(scope)
-        validator.check_beta(beta)
+        # Azure asked for no OpenAI-Beta header: its clients (azure-ai-agents) send none.
+        validator.check_beta(beta if route is None else BETA)
         validator.check_path(found.path_params)
         query = {}
         if validator.query_params:
-            query = validator.check_query(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
+            query_string = scope["query_string"] if route is None else route.query_string
+            query = validator.check_query(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
         body = {}
         upload = None
         if validator.body_check is not None:
