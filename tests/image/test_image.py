@@ -4,9 +4,13 @@ official SDK, healthy by its own HEALTHCHECK, not root, stopped cleanly."""
 from __future__ import annotations
 
 import json
+import os
+import ssl
 import time
+import urllib.request
 from collections.abc import Iterator
 
+import httpx
 import openai
 import pytest
 from openai import OpenAI
@@ -15,7 +19,7 @@ from openai.types.beta.threads import TextContentBlock
 from mock_server import Settings, create_app
 from mock_server.server import BackgroundServer
 
-from .conftest import SDK_DEPRECATIONS, Running, podman, running
+from .conftest import NAME_PREFIX, SDK_DEPRECATIONS, Running, podman, running
 
 pytestmark = SDK_DEPRECATIONS
 
@@ -112,6 +116,36 @@ def test_without_a_token_the_admin_api_is_locked_and_the_probe_fails_off_its_por
         podman("stop", "--time=10", other.name)
         assert time.monotonic() - started < 8
         assert podman("inspect", "--format", "{{.State.ExitCode}}", other.name).stdout.strip() == "0"
+
+
+def test_with_tls_on_it_serves_https_with_its_own_ca_and_stays_healthy(image: str) -> None:
+    name = f"{NAME_PREFIX}tls-{os.getpid()}-{time.monotonic_ns()}"
+    podman("run", "--detach", "--name", name, "--publish=127.0.0.1::4010", "--env=THREADS_MOCK_TLS=true", image)
+    try:
+        url = f"https://{podman('port', name, '4010/tcp').stdout.strip().splitlines()[0]}"
+        unverified = ssl._create_unverified_context()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/__mock__/ca.pem", timeout=5, context=unverified) as answer:
+                    ca = answer.read().decode()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        # The certificate names 127.0.0.1, where the port is published: a client that trusts the CA checks it.
+        trusting = ssl.create_default_context(cadata=ca)
+        with urllib.request.urlopen(f"{url}/__mock__/health", timeout=5, context=trusting) as answer:
+            assert json.loads(answer.read())["status"] == "ok"
+        with OpenAI(
+            base_url=f"{url}/v1", api_key="sk-ci", http_client=httpx.Client(verify=trusting), max_retries=0
+        ) as client:
+            assert client.beta.threads.create().id.startswith("thread_")
+        checked = podman("healthcheck", "run", name, check=False)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+    finally:
+        podman("rm", "--force", "--time=0", name, check=False)
 
 
 def test_the_image_keeps_no_build_tools_or_secrets(image: str) -> None:
