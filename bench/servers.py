@@ -68,8 +68,12 @@ def free_port() -> int:
 class Server:
     """A server process on loopback, pinned to the server core when there is one."""
 
-    def __init__(self, name: str, command: Sequence[str], pin: Sequence[str], log_dir: Path) -> None:
+    def __init__(
+        self, name: str, command: Sequence[str], pin: Sequence[str], log_dir: Path, ready: Request | None = None
+    ) -> None:
         self.name = name
+        # What answers 200 once the server is up: the mock and the baseline have /__mock__/health.
+        self.ready = ready or Request("GET", "/__mock__/health")
         self.port = free_port()
         self.log = log_dir / f"{name}.log"
         with self.log.open("wb") as log:
@@ -88,7 +92,7 @@ class Server:
             if self.process.poll() is not None:
                 raise BenchError(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
             with contextlib.suppress(OSError):
-                if call(self.url, Request("GET", "/__mock__/health"), timeout=1.0)[0] == 200:
+                if call(self.url, self.ready, timeout=1.0)[0] == 200:
                     return self
             time.sleep(0.02)
         raise BenchError(f"{self.name} did not answer within {timeout:.0f} s:\n{self.log_tail()}")
@@ -125,5 +129,13 @@ def mock_command() -> list[str]:
     return [sys.executable, "-m", "mock_server", "serve", "--host", "127.0.0.1", "--log-level", "warning"]
 
 
-def baseline_command() -> list[str]:
-    return [sys.executable, "-m", "bench.baseline", "--host", "127.0.0.1"]
+def baseline_command(stream: Path | None = None) -> list[str]:
+    # The same stack as the mock's (bench/baseline.py); `stream`: the run stream its streaming route replays.
+    return [
+        sys.executable,
+        "-m",
+        "bench.baseline",
+        "--host",
+        "127.0.0.1",
+        *(["--stream", str(stream)] if stream else []),
+    ]

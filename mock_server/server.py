@@ -12,6 +12,8 @@ from typing import Any, Generic, TypeVar
 import uvicorn
 from starlette.types import ASGIApp
 
+from .stack import Stack
+
 T = TypeVar("T")
 App = TypeVar("App", bound=ASGIApp)
 STOP_GRACE_SECONDS = 3
@@ -23,10 +25,14 @@ class BackgroundServer(Generic[App]):
     def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning") -> None:
         self.app = app
         self.host = host
+        # The stack of the app's settings (httptools and uvloop where installed, unless they say h11 / asyncio).
+        self.stack = Stack.of(getattr(app, "settings", None))
         # Lifespan on: stopping closes the app's store, as a real server's SIGTERM does. A request still
         # pending on stop (a `hang` fault) is cancelled after the grace period instead of holding up the test.
         config = uvicorn.Config(
             app,
+            http=self.stack.http,
+            loop=self.stack.loop,
             host=host,
             port=port,
             log_level=log_level,
@@ -41,7 +47,8 @@ class BackgroundServer(Generic[App]):
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def _run(self) -> None:
-        asyncio.run(self._serve())
+        with asyncio.Runner(loop_factory=self.stack.loop_factory()) as runner:
+            runner.run(self._serve())
 
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
