@@ -20,7 +20,10 @@ LOOP_MODULES = {"uvloop": "uvloop", "asyncio": "asyncio"}
 
 
 def installed(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a finder that refuses it; a module in sys.modules without a spec
+        return False
 
 
 @dataclass(frozen=True)
