@@ -17,6 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from mock_server.stack import Stack
+
 THREAD_ID = "thread_abcdefghijklmnopqrstuvwx"
 THREAD: dict[str, Any] = {
     "id": THREAD_ID,
@@ -125,12 +127,12 @@ def main() -> None:
     args = options.parse_args()
     app = create_app(read_events(args.stream) if args.stream else None)
     # The same server settings as `threads-mock serve`: one worker, no access log, no server header, no lifespan,
-    # and the same stack: uvicorn's `auto` picks httptools and uvloop when installed, as mock_server/stack.py does
-    # for the mock (not imported here: importing mock_server would load the whole mock into the baseline).
+    # and the same stack: the parser and loop `auto` picks, through the same protocol (each answer in one write).
+    stack = Stack.resolve(args.http, args.loop)
     uvicorn.run(
         app,
-        http=args.http,
-        loop=args.loop,
+        http=stack.protocol,
+        loop=stack.loop,
         host=args.host,
         port=args.port,
         log_level="warning",

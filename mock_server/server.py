@@ -31,7 +31,7 @@ class BackgroundServer(Generic[App]):
         # pending on stop (a `hang` fault) is cancelled after the grace period instead of holding up the test.
         config = uvicorn.Config(
             app,
-            http=self.stack.http,
+            http=self.stack.protocol,
             loop=self.stack.loop,
             host=host,
             port=port,

@@ -1,9 +1,11 @@
 """The server stack: which HTTP/1.1 parser and event loop uvicorn serves the mock with (issue 19).
 
-httptools (llhttp, in C) and uvloop (libuv) served 1.7-1.8x the requests per second of uvicorn's pure-Python h11
-and asyncio on the same mock (BENCHMARKS.md): they are the default wherever their wheels install (Linux and macOS,
-through the dependency markers in pyproject.toml). h11 and asyncio stay as the fallback, picked when the compiled
-ones are missing or asked for with `--http h11 --loop asyncio`; the transport-sensitive tests run on both.
+httptools (llhttp, in C) and uvloop (libuv) serve more requests per second than uvicorn's pure-Python h11 and
+asyncio on the same mock (BENCHMARKS.md): they are the default wherever their wheels install (CPython outside
+Windows, through the dependency markers in pyproject.toml). h11 and asyncio stay as the fallback, picked when the
+compiled ones are missing or asked for with `--http h11 --loop asyncio`; the transport-sensitive tests run on both.
+
+uvicorn runs them through mock_server/protocols.py, which sends each response in one write.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 # What each choice needs importable; "auto" takes the first whose module is there.
 HTTP_MODULES = {"httptools": "httptools", "h11": "h11"}
 LOOP_MODULES = {"uvloop": "uvloop", "asyncio": "asyncio"}
+PROTOCOLS = {"httptools": "CoalescingHttpTools", "h11": "CoalescingH11"}
 
 
 def installed(module: str) -> bool:
@@ -42,7 +45,13 @@ class Stack:
         return cls.resolve(getattr(settings, "http", "auto"), getattr(settings, "loop", "auto"))
 
     def uvicorn_options(self) -> dict[str, Any]:
-        return {"http": self.http, "loop": self.loop}
+        return {"http": self.protocol, "loop": self.loop}
+
+    @property
+    def protocol(self) -> str:
+        """uvicorn's protocol for the parser, each response in one write; an import string, as uvicorn takes it
+        (and as `--workers` hands it to each worker process)."""
+        return f"mock_server.protocols:{PROTOCOLS[self.http]}"
 
     def loop_factory(self) -> Callable[[], asyncio.AbstractEventLoop]:
         if self.loop == "uvloop":
