@@ -84,6 +84,13 @@ class Outcome:
         loads = self.anchors.get(name, [])
         return [p.mock.rps / a.rps for p, a in zip(self.pairs, loads, strict=False) if a.rps]
 
+    def anchor_cpu_ratios(self, name: str) -> list[float]:
+        """mock / anchor requests per CPU-second of each server, per round: what is left when other work on the
+        machine takes a share of the server core (a server with more threads gets more of it)."""
+        loads = self.anchors.get(name, [])
+        pairs = zip(self.pairs, loads, strict=False)
+        return [p.mock.per_cpu_second / a.per_cpu_second for p, a in pairs if a.per_cpu_second]
+
 
 def measured(generator: LoadGenerator, server: Server, requests_file: Path, duration: float) -> Load:
     before = server.cpu_seconds()

@@ -17,6 +17,8 @@ from .accounting import Accounting
 from .anchors import ANCHORS
 from .load import LoadGenerator
 from .measures import Fixture, Memory, Outcome
+from .stacks import StackRun
+from .stacks import table as stacks_table
 
 P99_TARGET = 1.5
 # mock / anchor requests per second, at least (issue 19).
@@ -24,7 +26,7 @@ ANCHOR_TARGETS = {"Steady": 1.2, "Prism": 4.0}
 MEMORY_TARGET_MB = 150.0
 ACCOUNTING_TARGET = 0.05  # the most create-thread may lose to the memory budget (issue "Memory budget")
 STARTUP_TARGET_S = 1.0
-PACKAGES = ("starlette", "uvicorn", "h11", "httptools", "uvloop", "orjson", "jsonschema-rs", "jsonschema")
+PACKAGES = ("starlette", "uvicorn", "h11", "httptools", "uvloop", "granian", "orjson", "jsonschema-rs", "jsonschema")
 
 
 def median(values: Sequence[float]) -> float:
@@ -89,6 +91,7 @@ class Report:
     profiles: list[Path] = field(default_factory=list)
     load_after: str = ""
     anchor_notes: dict[str, str] = field(default_factory=dict)
+    stacks: list[StackRun] = field(default_factory=list)
 
     def markdown(self) -> str:
         lines = ["# Benchmarks", ""]
@@ -116,7 +119,10 @@ class Report:
             active = ", ".join(f"{name}: {'on' if on else 'absent'}" for name, on in self.features.items())
             lines.append(f"- mock features seen: {active}")
         lines += self.anchor_lines()
-        lines += ["", *self.throughput_table(), "", *self.anchors_table(), "", *self.other_table(), ""]
+        lines += ["", *self.throughput_table(), "", *self.anchors_table(), ""]
+        if self.stacks:
+            lines += [*stacks_table(self.stacks), ""]
+        lines += [*self.other_table(), ""]
         lines += self.loadgen_check()
         if self.outcomes and self.options.rounds > 1:
             lines += ["", "<details><summary>Every round</summary>", "", *self.rounds_table(), "", "</details>"]
@@ -177,7 +183,8 @@ class Report:
         header += " | p99 ms mock / " + " / ".join(names) + " | bytes per answer mock / " + " / ".join(names)
         header += " | result |"
         lines = [
-            "Against the anchors (mock req/s over each anchor's, per round, median over rounds):",
+            "Against the anchors (mock req/s over each anchor's, per round, median over rounds; CPU: the same ratio "
+            "of requests per server CPU-second):",
             "",
             header,
             "| --- | ---: | " + " | ".join("---: | ---:" for _ in names) + " | ---: | ---: | --- |",
@@ -196,7 +203,8 @@ class Report:
                     continue
                 ratio = median(ratios)
                 passed.append(ratio >= ANCHOR_TARGETS[name])
-                cells.append(f"{median([a.rps for a in loads]):,.0f} | {ratio:.2f}")
+                cpu = median(outcome.anchor_cpu_ratios(name))
+                cells.append(f"{median([a.rps for a in loads]):,.0f} | {ratio:.2f} (CPU {cpu:.2f})")
                 p99s.append(median([a.p99_ms for a in loads]))
                 sizes.append(median([a.bytes_per_answer for a in loads]))
             result = mark(all(passed)) if passed else "-"

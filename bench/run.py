@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import accounting, uploads
+from . import accounting, stacks, uploads
 from .load import load_generator
 from .measures import fixture_startup, memory, profile, startup, throughput
 from .report import Report, Uploads
@@ -30,7 +30,7 @@ from .scenarios import SCENARIOS
 from .servers import BenchError
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ("throughput", "accounting", "memory", "startup", "fixture", "uploads")
+PARTS = ("throughput", "stacks", "accounting", "memory", "startup", "fixture", "uploads")
 
 
 def pinning() -> tuple[list[str], list[str], str]:
@@ -134,6 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             work = Path(name)
             if "throughput" in options.parts:
                 report.outcomes, report.features, report.anchor_notes = throughput(options, generator, server_pin, work)
+            if "stacks" in options.parts:
+                report.stacks = stacks.measure(options, generator, server_pin, work)
             if "accounting" in options.parts:
                 report.accounting = accounting.measure(options, generator, server_pin, work)
             if "memory" in options.parts:
