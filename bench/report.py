@@ -21,6 +21,8 @@ from .stacks import StackRun
 from .stacks import table as stacks_table
 
 P99_TARGET = 1.5
+# Written by hand, kept across runs: where the time goes, what was tried and rejected.
+NOTES = Path(__file__).resolve().parent / "notes.md"
 # mock / anchor requests per second, at least (issue 19).
 ANCHOR_TARGETS = {"Steady": 1.2, "Prism": 4.0}
 MEMORY_TARGET_MB = 150.0
@@ -48,7 +50,10 @@ def versions() -> str:
 def uvicorn_stack() -> str:
     from mock_server.stack import Stack
 
-    return f"uvicorn with {Stack.resolve()} (what `auto` picks here; the same for the mock and the baseline)"
+    return (
+        f"uvicorn with {Stack.resolve()} (what `auto` picks here) through {Stack.resolve().protocol} (each answer in "
+        "one write), the same for the mock and the baseline"
+    )
 
 
 def cpu_model() -> str:
@@ -126,6 +131,8 @@ class Report:
         lines += self.loadgen_check()
         if self.outcomes and self.options.rounds > 1:
             lines += ["", "<details><summary>Every round</summary>", "", *self.rounds_table(), "", "</details>"]
+        if NOTES.exists() and not self.options.quick:
+            lines += ["", NOTES.read_text().rstrip()]
         if self.profiles:
             lines += ["", "Profiles (speedscope JSON, open at https://www.speedscope.app):"]
             lines += [f"- `{p}`" for p in self.profiles]
