@@ -60,7 +60,9 @@ def test_a_hang_ends_at_its_bound_unanswered(
         assert sock.recv(1024) == b""
 
 
-def test_a_body_that_stops_coming_gets_408(start_server: Callable[..., BackgroundServer], stack: tuple[str, str]) -> None:
+def test_a_body_that_stops_coming_gets_408(
+    start_server: Callable[..., BackgroundServer], stack: tuple[str, str]
+) -> None:
     server = on(start_server, stack, body_timeout=0.3)
     with socket.create_connection(("127.0.0.1", server.port)) as sock:
         sock.settimeout(WAIT)
