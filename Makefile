@@ -77,8 +77,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check mock_server tests bench
 	$(BIN)/mypy
 
-# The mock against a bare Starlette handler under wrk (installed with apt-get when missing and root);
-# writes BENCHMARKS.md. Options: make bench BENCH_ARGS="--rounds 3 --duration 5" (see --help).
+# The mock against a bare Starlette handler and against Prism and Steady (npm, pinned, into .cache/bench-anchors)
+# under wrk (wrk and node installed with apt-get when missing and root); writes BENCHMARKS.md.
+# Options: make bench BENCH_ARGS="--rounds 3 --duration 5" (see --help).
 bench: $(STAMP)
 	BENCH_FROM_MAKE=1 $(BIN)/python -m bench.run $(BENCH_ARGS)
 

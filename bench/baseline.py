@@ -7,13 +7,17 @@ the mock's ratio against it is the price of everything the mock does per request
 from __future__ import annotations
 
 import argparse
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from mock_server.stack import Stack
 
 THREAD_ID = "thread_abcdefghijklmnopqrstuvwx"
 THREAD: dict[str, Any] = {
@@ -77,13 +81,33 @@ async def list_messages(request: Request) -> Response:
     return JSONResponse(PAGE)
 
 
+def stream_route(events: list[bytes]) -> Callable[[Request], Awaitable[Response]]:
+    """A run created with `stream: true`: the events of a real run stream from the mock, replayed one write each."""
+
+    async def create_run(request: Request) -> Response:
+        await parsed(request)
+
+        async def replay() -> AsyncIterator[bytes]:
+            for event in events:
+                yield event
+
+        return StreamingResponse(replay(), media_type="text/event-stream")
+
+    return create_run
+
+
+def read_events(path: Path) -> list[bytes]:
+    return [event + b"\n\n" for event in path.read_bytes().split(b"\n\n") if event.strip()]
+
+
 async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def create_app() -> Starlette:
+def create_app(stream: list[bytes] | None = None) -> Starlette:
     return Starlette(
         routes=[
+            Route("/v1/threads/{thread_id}/runs", stream_route(stream or []), methods=["POST"]),
             Route("/v1/threads", create_thread, methods=["POST"]),
             Route("/v1/threads/{thread_id}", get_thread, methods=["GET"]),
             Route("/v1/threads/{thread_id}/messages", create_message, methods=["POST"]),
@@ -97,9 +121,25 @@ def main() -> None:
     options = argparse.ArgumentParser(description=__doc__)
     options.add_argument("--host", default="127.0.0.1")
     options.add_argument("--port", type=int, default=4011)
+    options.add_argument("--stream", type=Path, help="a run's event stream, as the mock sent it, to replay")
+    options.add_argument("--http", default="auto", choices=["auto", "httptools", "h11"])
+    options.add_argument("--loop", default="auto", choices=["auto", "uvloop", "asyncio"])
     args = options.parse_args()
-    # The same server settings as `threads-mock serve`: one worker, no access log, no lifespan.
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning", access_log=False, lifespan="off")
+    app = create_app(read_events(args.stream) if args.stream else None)
+    # The same server settings as `threads-mock serve`: one worker, no access log, no server header, no lifespan,
+    # and the same stack: the parser and loop `auto` picks, through the same protocol (each answer in one write).
+    stack = Stack.resolve(args.http, args.loop)
+    uvicorn.run(
+        app,
+        http=stack.protocol,
+        loop=stack.loop,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+        lifespan="off",
+    )
 
 
 if __name__ == "__main__":

@@ -96,6 +96,11 @@ class Load:
         return int(sum(self.summary[k] for k in keys))
 
     @property
+    def bytes_per_answer(self) -> float:
+        """Bytes read per response, head included (the anchors' answers are not the mock's size)."""
+        return self.summary["bytes"] / self.summary["requests"] if self.summary["requests"] else 0.0
+
+    @property
     def loadgen_share(self) -> float:
         return self.loadgen_cpu / self.seconds if self.seconds else 0.0
 

@@ -39,30 +39,37 @@ class Tally:
     read_errors: int = 0
     connect_errors: int = 0
 
+    turn: int = 0
+
+    def next_turn(self) -> int:
+        """The index of the next request, shared by the connections as wrk's request() is."""
+        self.turn += 1
+        return self.turn - 1
+
     def more(self, deadline: float) -> bool:
         return time.perf_counter() < deadline and (self.limit is None or len(self.latencies_us) < self.limit)
 
 
-async def connection(host: str, port: int, requests: list[bytes], offset: int, deadline: float, tally: Tally) -> None:
+async def connection(host: str, port: int, requests: list[bytes], deadline: float, tally: Tally) -> None:
     try:
         reader, writer = await asyncio.open_connection(host, port)
     except OSError:
         tally.connect_errors += 1
         return
-    index = offset
     try:
         while tally.more(deadline):
-            request = requests[index % len(requests)]
-            index += 1
+            request = requests[tally.next_turn() % len(requests)]
             started = time.perf_counter()
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
-            length = 0
+            length, chunked = 0, False
             for line in head.split(b"\r\n")[1:]:
                 name, _, value = line.partition(b":")
                 if name.strip().lower() == b"content-length":
                     length = int(value)
-            body = await reader.readexactly(length)
+                elif name.strip().lower() == b"transfer-encoding":
+                    chunked = b"chunked" in value.lower()
+            body = await read_chunked(reader) if chunked else await reader.readexactly(length)
             tally.latencies_us.append((time.perf_counter() - started) * 1e6)
             tally.bytes += len(head) + len(body)
             if int(head[9:12]) >= 400:
@@ -71,6 +78,17 @@ async def connection(host: str, port: int, requests: list[bytes], offset: int, d
         tally.read_errors += 1
     finally:
         writer.close()
+
+
+async def read_chunked(reader: asyncio.StreamReader) -> bytes:
+    """A chunked body (an event stream), to its last chunk; no trailers are sent to this client."""
+    body = b""
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+        chunk = await reader.readexactly(size + 2)
+        if size == 0:
+            return body
+        body += chunk[:-2]
 
 
 def percentile(ordered: list[float], fraction: float) -> float:
@@ -85,7 +103,7 @@ async def drive(
     tally = Tally(limit)
     started = time.perf_counter()
     deadline = started + duration
-    await asyncio.gather(*(connection(host, int(port), requests, n, deadline, tally) for n in range(connections)))
+    await asyncio.gather(*(connection(host, int(port), requests, deadline, tally) for _ in range(connections)))
     elapsed = time.perf_counter() - started
     ordered = sorted(tally.latencies_us)
     return {

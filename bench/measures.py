@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
 import importlib.metadata
 import json
 import re
@@ -14,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .anchors import ANCHORS, Anchor, prepare, probe
 from .load import Load, LoadGenerator
 from .scenarios import (
     BASELINE_IDS,
@@ -26,13 +28,26 @@ from .scenarios import (
     mixed,
     mock_features,
     mock_ids,
+    run_stream,
     write_requests,
 )
-from .servers import ROOT, BenchError, Request, Server, baseline_command, call, expect_ok, free_port, mock_command
+from .servers import (
+    AUTH,
+    ROOT,
+    BenchError,
+    Request,
+    Server,
+    baseline_command,
+    call,
+    expect_ok,
+    free_port,
+    mock_command,
+)
 
 # The journal is bounded (10,000 entries by default): it is filled before the memory measure so
 # that what is measured is the store, not a journal filling up.
 MEMORY_WARMUP = 12_000
+ANCHOR_NAMES = tuple(a.name for a in ANCHORS)
 
 
 @dataclass
@@ -60,6 +75,21 @@ class Outcome:
     scenario: Scenario
     pairs: list[Pair] = field(default_factory=list)
     not_run: str | None = None
+    # Each anchor's load in each round (measured right after that round's pair), or why it did not run.
+    anchors: dict[str, list[Load]] = field(default_factory=dict)
+    anchors_not_run: dict[str, str] = field(default_factory=dict)
+
+    def anchor_ratios(self, name: str) -> list[float]:
+        """mock / anchor requests per second, per round."""
+        loads = self.anchors.get(name, [])
+        return [p.mock.rps / a.rps for p, a in zip(self.pairs, loads, strict=False) if a.rps]
+
+    def anchor_cpu_ratios(self, name: str) -> list[float]:
+        """mock / anchor requests per CPU-second of each server, per round: what is left when other work on the
+        machine takes a share of the server core (a server with more threads gets more of it)."""
+        loads = self.anchors.get(name, [])
+        pairs = zip(self.pairs, loads, strict=False)
+        return [p.mock.per_cpu_second / a.per_cpu_second for p, a in pairs if a.per_cpu_second]
 
 
 def measured(generator: LoadGenerator, server: Server, requests_file: Path, duration: float) -> Load:
@@ -72,32 +102,107 @@ def measured(generator: LoadGenerator, server: Server, requests_file: Path, dura
     return load
 
 
-def request_files(chosen: list[Scenario], server: Server, ids: dict[str, str], work: Path) -> dict[str, Path]:
+def request_files(
+    chosen: list[Scenario], server: Server, ids: dict[str, str], work: Path, anchor: Anchor | None = None
+) -> dict[str, Path]:
     """Each scenario's request file for one server, once every distinct request has answered 2xx."""
     files = {}
     for scenario in chosen:
         requests = scenario.requests(ids)
+        if anchor is not None:
+            requests = [anchor.request(r) for r in requests]
         for request in {r.line(): r for r in requests}.values():
             expect_ok(server.url, request)
         files[scenario.key] = write_requests(work, f"{scenario.key}-{server.name}", requests)
     return files
 
 
+def captured_stream(url: str, work: Path) -> Path:
+    """One run's event stream as the mock sends it, for the baseline to replay (the run-stream scenario)."""
+    ids = mock_ids(url)
+    request = run_stream(ids)[0]
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        connection.request(
+            request.method, request.path, json.dumps(request.body), {**AUTH, "Content-Type": "application/json"}
+        )
+        response = connection.getresponse()
+        body = response.read()
+    finally:
+        connection.close()
+    if response.status != 200 or not body.rstrip().endswith(b"data: [DONE]"):
+        raise BenchError(f"the run stream answered {response.status}: {body[:300]!r}")
+    path = work / "run-stream.sse"
+    path.write_bytes(body)
+    return path
+
+
+def start_anchors(
+    options: argparse.Namespace, chosen: list[Scenario], pin: list[str], work: Path
+) -> tuple[dict[str, tuple[Anchor, Server]], dict[str, str]]:
+    """The anchors that are installed, started and answer; a note per anchor (its version, or why not)."""
+    wanted = [a for a in ANCHORS if a.name.lower() in options.anchors]
+    if not wanted or not any(s.no_anchors is None for s in chosen):
+        return {}, {a.name: "not run: not asked for (--anchors)" for a in ANCHORS}
+    ready, notes = prepare(install=not options.no_install and not options.quick)
+    running: dict[str, tuple[Anchor, Server]] = {}
+    for anchor in ready:
+        if anchor not in wanted:
+            notes[anchor.name] = "not run: not asked for (--anchors)"
+            continue
+        server = Server(anchor.name.lower(), anchor.command(), pin, work, ready=probe(anchor))
+        try:
+            server.wait_ready(timeout=60)
+        except BenchError as error:
+            server.stop()
+            notes[anchor.name] = f"did not start: {str(error).splitlines()[0]}"
+            continue
+        running[anchor.name] = (anchor, server)
+    return running, notes
+
+
 def throughput(
     options: argparse.Namespace, generator: LoadGenerator, pin: list[str], work: Path
-) -> tuple[list[Outcome], dict[str, bool]]:
+) -> tuple[list[Outcome], dict[str, bool], dict[str, str]]:
     chosen = [s for s in SCENARIOS if s.key in options.scenarios]
     mock = Server("mock", mock_command(), pin, work)
-    baseline = Server("baseline", baseline_command(), pin, work)
+    baseline: Server | None = None
+    anchors: dict[str, tuple[Anchor, Server]] = {}
     try:
         mock.wait_ready()
+        stream = captured_stream(mock.url, work) if any(s.key == "run-stream" for s in chosen) else None
+        baseline = Server("baseline", baseline_command(stream), pin, work)
         baseline.wait_ready()
+        anchors, notes = start_anchors(options, chosen, pin, work)
         features = mock_features(mock.url)
         baseline_files = request_files(chosen, baseline, BASELINE_IDS, work)
         outcomes = [Outcome(s) for s in chosen]
+        anchor_files: dict[str, dict[str, Path]] = {}
+        for name, (anchor, server) in anchors.items():
+            with_anchor = [s for s in chosen if s.no_anchors is None]
+            try:
+                anchor_files[name] = request_files(with_anchor, server, BASELINE_IDS, work, anchor)
+            except BenchError as error:
+                notes[name] = f"not run: {error}"
+        for outcome in outcomes:
+            for name in ANCHOR_NAMES:
+                if outcome.scenario.no_anchors:
+                    outcome.anchors_not_run[name] = outcome.scenario.no_anchors
+                elif name not in anchor_files:
+                    outcome.anchors_not_run[name] = notes.get(name, "not run")
         if not options.quick:
-            for server, ids in ((mock, mock_ids(mock.url)), (baseline, BASELINE_IDS)):
-                generator.run(server.url, write_requests(work, f"warmup-{server.name}", mixed(ids)), 1)
+            warm: list[tuple[Server, dict[str, str], Anchor | None]] = [
+                (mock, mock_ids(mock.url), None),
+                (baseline, BASELINE_IDS, None),
+            ]
+            warm += [
+                (server, BASELINE_IDS, anchor) for name, (anchor, server) in anchors.items() if name in anchor_files
+            ]
+            for server, ids, rewrite in warm:
+                requests = [rewrite.request(r) for r in mixed(ids)] if rewrite else mixed(ids)
+                # Two seconds: the anchors' JIT compilers (V8) warm up on it too.
+                generator.run(server.url, write_requests(work, f"warmup-{server.name}", requests), 2)
         for number in range(1, options.rounds + 1):
             # Fresh threads every round: the store keeps the most recently used 100,000 by default, and
             # the create scenarios could otherwise push the ones read here out of it.
@@ -117,17 +222,29 @@ def throughput(
                         clear_fault_rules(mock.url)
                 base_load = measured(generator, baseline, baseline_files[scenario.key], options.duration)
                 outcome.pairs.append(Pair(mock_load, base_load))
-                print(
+                line = (
                     f"round {number} {scenario.key:16} mock {mock_load.rps:8.0f}/s  baseline {base_load.rps:8.0f}/s"
                     f"  ratio {outcome.pairs[-1].ratio:.2f}  p99 {mock_load.p99_ms:.2f}/{base_load.p99_ms:.2f} ms"
-                    f"  load generator CPU {mock_load.loadgen_share:.0%}/{base_load.loadgen_share:.0%}",
-                    file=sys.stderr,
-                    flush=True,
+                    f"  load generator CPU {mock_load.loadgen_share:.0%}/{base_load.loadgen_share:.0%}"
                 )
-        return outcomes, features
+                for name, (_, server) in anchors.items():
+                    if name in outcome.anchors_not_run:
+                        continue
+                    try:
+                        load = measured(generator, server, anchor_files[name][scenario.key], options.duration)
+                    except BenchError as error:
+                        outcome.anchors_not_run[name] = f"failed in round {number}: {str(error).splitlines()[0]}"
+                        continue
+                    outcome.anchors.setdefault(name, []).append(load)
+                    line += f"  {name} {load.rps:8.0f}/s"
+                print(line, file=sys.stderr, flush=True)
+        return outcomes, features, notes
     finally:
         mock.stop()
-        baseline.stop()
+        if baseline is not None:
+            baseline.stop()
+        for _, server in anchors.values():
+            server.stop()
 
 
 @dataclass

@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import datetime
 import importlib.metadata
-import importlib.util
 import os
 import platform
 import statistics
@@ -15,14 +14,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .accounting import Accounting
+from .anchors import ANCHORS
 from .load import LoadGenerator
 from .measures import Fixture, Memory, Outcome
+from .stacks import StackRun
+from .stacks import table as stacks_table
 
 P99_TARGET = 1.5
+# Written by hand, kept across runs: where the time goes, what was tried and rejected.
+NOTES = Path(__file__).resolve().parent / "notes.md"
+# mock / anchor requests per second, at least (issue 19).
+ANCHOR_TARGETS = {"Steady": 1.2, "Prism": 4.0}
 MEMORY_TARGET_MB = 150.0
 ACCOUNTING_TARGET = 0.05  # the most create-thread may lose to the memory budget (issue "Memory budget")
 STARTUP_TARGET_S = 1.0
-PACKAGES = ("starlette", "uvicorn", "h11", "httptools", "uvloop", "orjson", "jsonschema-rs", "jsonschema")
+PACKAGES = ("starlette", "uvicorn", "h11", "httptools", "uvloop", "granian", "orjson", "jsonschema-rs", "jsonschema")
 
 
 def median(values: Sequence[float]) -> float:
@@ -42,12 +48,12 @@ def versions() -> str:
 
 
 def uvicorn_stack() -> str:
-    def has(module: str) -> bool:
-        return importlib.util.find_spec(module) is not None
+    from mock_server.stack import Stack
 
-    http = "httptools" if has("httptools") else "h11"
-    loop = "uvloop" if has("uvloop") else "asyncio"
-    return f"uvicorn picks http={http}, loop={loop} (the same for both servers)"
+    return (
+        f"uvicorn with {Stack.resolve()} (what `auto` picks here) through {Stack.resolve().protocol} (each answer in "
+        "one write), the same for the mock and the baseline"
+    )
 
 
 def cpu_model() -> str:
@@ -89,6 +95,8 @@ class Report:
     accounting: Accounting | None = None
     profiles: list[Path] = field(default_factory=list)
     load_after: str = ""
+    anchor_notes: dict[str, str] = field(default_factory=dict)
+    stacks: list[StackRun] = field(default_factory=list)
 
     def markdown(self) -> str:
         lines = ["# Benchmarks", ""]
@@ -108,17 +116,23 @@ class Report:
             f"{self.generator.connections} connections, {self.generator_note}",
             f"- {self.pinning}",
             f"- rounds: {self.options.rounds} x {self.options.duration:g} s per scenario and server, "
-            "alternating mock and baseline; figures are medians over rounds, the ratio is taken per round",
+            "alternating mock, baseline and anchors; figures are medians over rounds, the ratio is taken per round",
             f"- load average before / after: {self.load_before} / {self.load_after} (other work on the machine "
             "adds noise; the ratio against the baseline measured in the same run is what counts)",
         ]
         if self.features:
             active = ", ".join(f"{name}: {'on' if on else 'absent'}" for name, on in self.features.items())
             lines.append(f"- mock features seen: {active}")
-        lines += ["", *self.throughput_table(), "", *self.other_table(), ""]
+        lines += self.anchor_lines()
+        lines += ["", *self.throughput_table(), "", *self.anchors_table(), ""]
+        if self.stacks:
+            lines += [*stacks_table(self.stacks), ""]
+        lines += [*self.other_table(), ""]
         lines += self.loadgen_check()
         if self.outcomes and self.options.rounds > 1:
             lines += ["", "<details><summary>Every round</summary>", "", *self.rounds_table(), "", "</details>"]
+        if NOTES.exists() and not self.options.quick:
+            lines += ["", NOTES.read_text().rstrip()]
         if self.profiles:
             lines += ["", "Profiles (speedscope JSON, open at https://www.speedscope.app):"]
             lines += [f"- `{p}`" for p in self.profiles]
@@ -152,6 +166,62 @@ class Report:
                 f"{median([p.baseline.rps for p in pairs]):,.0f} | {ratio:.2f} | >= {s.target:.2f} | "
                 f"{median([p.cpu_ratio for p in pairs]):.2f} | {mock_p} | "
                 f"{base_p} | {p99_ratio:.2f} | {result} |"
+            )
+        return lines
+
+    def anchor_lines(self) -> list[str]:
+        if not self.anchor_notes:
+            return []
+        lines = [
+            "- anchors (same core, same rounds, right after the mock and the baseline; spec "
+            "bench/anchors/openai-openapi-threads.yaml, paths without /v1):"
+        ]
+        for anchor in ANCHORS:
+            note = self.anchor_notes.get(anchor.name, "not run")
+            lines.append(f"  - {anchor.name}: {note}; {anchor.how}")
+        return lines
+
+    def anchors_table(self) -> list[str]:
+        if not self.outcomes or not self.anchor_notes:
+            return []
+        names = [a.name for a in ANCHORS]
+        header = "| scenario | mock req/s | "
+        header += " | ".join(f"{n} req/s | mock/{n} (>= {ANCHOR_TARGETS[n]:g})" for n in names)
+        header += " | p99 ms mock / " + " / ".join(names) + " | bytes per answer mock / " + " / ".join(names)
+        header += " | result |"
+        lines = [
+            "Against the anchors (mock req/s over each anchor's, per round, median over rounds; CPU: the same ratio "
+            "of requests per server CPU-second):",
+            "",
+            header,
+            "| --- | ---: | " + " | ".join("---: | ---:" for _ in names) + " | ---: | ---: | --- |",
+        ]
+        for outcome in self.outcomes:
+            if not outcome.pairs:
+                continue
+            mock_rps = median([p.mock.rps for p in outcome.pairs])
+            cells, p99s, sizes, passed, reasons = [], [median([p.mock.p99_ms for p in outcome.pairs])], [], [], []
+            sizes.append(median([p.mock.bytes_per_answer for p in outcome.pairs]))
+            for name in names:
+                loads, ratios = outcome.anchors.get(name, []), outcome.anchor_ratios(name)
+                if name in outcome.anchors_not_run or not ratios:
+                    cells.append("- | -")
+                    reasons.append(f"{name} {outcome.anchors_not_run.get(name, 'not run')}")
+                    continue
+                ratio = median(ratios)
+                passed.append(ratio >= ANCHOR_TARGETS[name])
+                cpu = median(outcome.anchor_cpu_ratios(name))
+                cells.append(f"{median([a.rps for a in loads]):,.0f} | {ratio:.2f} (CPU {cpu:.2f})")
+                p99s.append(median([a.p99_ms for a in loads]))
+                sizes.append(median([a.bytes_per_answer for a in loads]))
+            result = mark(all(passed)) if passed else "-"
+            if reasons and len(set(outcome.anchors_not_run.values())) == 1 and not passed:
+                result = next(iter(outcome.anchors_not_run.values()))
+            elif reasons:
+                result += " (" + "; ".join(reasons) + ")"
+            lines.append(
+                f"| {outcome.scenario.title} | {mock_rps:,.0f} | {' | '.join(cells)} | "
+                f"{' / '.join(f'{v:.2f}' for v in p99s)} | {' / '.join(f'{v:,.0f}' for v in sizes)} | {result} |"
             )
         return lines
 
@@ -237,15 +307,24 @@ class Report:
     def rounds_table(self) -> list[str]:
         lines = [
             "| scenario | round | mock req/s | baseline req/s | ratio | mock p99 ms | baseline p99 ms | "
-            "load generator CPU mock/baseline | server CPU mock/baseline |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "load generator CPU mock/baseline | server CPU mock/baseline | "
+            + " | ".join(f"{a.name} req/s (server CPU)" for a in ANCHORS)
+            + " |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | "
+            + " | ".join("---:" for _ in ANCHORS)
+            + " |",
         ]
         for outcome in self.outcomes:
             for number, p in enumerate(outcome.pairs, 1):
+                anchors = []
+                for anchor in ANCHORS:
+                    loads = outcome.anchors.get(anchor.name, [])
+                    load = loads[number - 1] if number <= len(loads) else None
+                    anchors.append(f"{load.rps:,.0f} ({load.server_share:.0%})" if load else "-")
                 lines.append(
                     f"| {outcome.scenario.key} | {number} | {p.mock.rps:,.0f} | {p.baseline.rps:,.0f} | "
                     f"{p.ratio:.2f} | {p.mock.p99_ms:.2f} | {p.baseline.p99_ms:.2f} | "
                     f"{p.mock.loadgen_share:.0%} / {p.baseline.loadgen_share:.0%} | "
-                    f"{p.mock.server_share:.0%} / {p.baseline.server_share:.0%} |"
+                    f"{p.mock.server_share:.0%} / {p.baseline.server_share:.0%} | {' | '.join(anchors)} |"
                 )
         return lines

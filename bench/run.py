@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import accounting, uploads
+from . import accounting, stacks, uploads
 from .load import load_generator
 from .measures import fixture_startup, memory, profile, startup, throughput
 from .report import Report, Uploads
@@ -30,7 +30,7 @@ from .scenarios import SCENARIOS
 from .servers import BenchError
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ("throughput", "accounting", "memory", "startup", "fixture", "uploads")
+PARTS = ("throughput", "stacks", "accounting", "memory", "startup", "fixture", "uploads")
 
 
 def pinning() -> tuple[list[str], list[str], str]:
@@ -69,7 +69,15 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         default="auto",
         help="auto (default): wrk, installed with apt-get when missing and root; else the built-in Python one",
     )
-    options.add_argument("--no-install", action="store_true", help="never run apt-get to install wrk")
+    options.add_argument(
+        "--no-install", action="store_true", help="never run apt-get (wrk, node) nor npm (the anchors)"
+    )
+    options.add_argument(
+        "--anchors",
+        type=lambda text: [name for name in text.lower().split(",") if name and name != "none"],
+        default=["steady", "prism"],
+        help="comma-separated anchors to measure the mock against: steady, prism (default both; none: neither)",
+    )
     options.add_argument(
         "--scenarios",
         type=lambda text: text.split(","),
@@ -93,6 +101,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     unknown = set(args.scenarios) - {s.key for s in SCENARIOS}
     if unknown:
         options.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    unknown = set(args.anchors) - {"steady", "prism"}
+    if unknown:
+        options.error(f"unknown anchors: {', '.join(sorted(unknown))}")
     args.parts = [part for part in args.parts if part]
     unknown = set(args.parts) - set(PARTS)
     if unknown:
@@ -122,7 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="threads-mock-bench-") as name:
             work = Path(name)
             if "throughput" in options.parts:
-                report.outcomes, report.features = throughput(options, generator, server_pin, work)
+                report.outcomes, report.features, report.anchor_notes = throughput(options, generator, server_pin, work)
+            if "stacks" in options.parts:
+                report.stacks = stacks.measure(options, generator, server_pin, work)
             if "accounting" in options.parts:
                 report.accounting = accounting.measure(options, generator, server_pin, work)
             if "memory" in options.parts:

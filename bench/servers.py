@@ -65,11 +65,28 @@ def free_port() -> int:
         return port
 
 
+def descendants(root: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            parents[int(stat.parent.name)] = int(stat.read_text().rpartition(")")[2].split()[1])
+    found, frontier = [], [root]
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
 class Server:
     """A server process on loopback, pinned to the server core when there is one."""
 
-    def __init__(self, name: str, command: Sequence[str], pin: Sequence[str], log_dir: Path) -> None:
+    def __init__(
+        self, name: str, command: Sequence[str], pin: Sequence[str], log_dir: Path, ready: Request | None = None
+    ) -> None:
         self.name = name
+        # What answers 200 once the server is up: the mock and the baseline have /__mock__/health.
+        self.ready = ready or Request("GET", "/__mock__/health")
         self.port = free_port()
         self.log = log_dir / f"{name}.log"
         with self.log.open("wb") as log:
@@ -88,7 +105,7 @@ class Server:
             if self.process.poll() is not None:
                 raise BenchError(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
             with contextlib.suppress(OSError):
-                if call(self.url, Request("GET", "/__mock__/health"), timeout=1.0)[0] == 200:
+                if call(self.url, self.ready, timeout=1.0)[0] == 200:
                     return self
             time.sleep(0.02)
         raise BenchError(f"{self.name} did not answer within {timeout:.0f} s:\n{self.log_tail()}")
@@ -101,8 +118,13 @@ class Server:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-20:])
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """CPU time of the server and of its child processes still running (Granian serves from a worker)."""
+        ticks = 0
+        for pid in [self.pid, *descendants(self.pid)]:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+                ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def rss_bytes(self) -> int:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
@@ -125,5 +147,13 @@ def mock_command() -> list[str]:
     return [sys.executable, "-m", "mock_server", "serve", "--host", "127.0.0.1", "--log-level", "warning"]
 
 
-def baseline_command() -> list[str]:
-    return [sys.executable, "-m", "bench.baseline", "--host", "127.0.0.1"]
+def baseline_command(stream: Path | None = None) -> list[str]:
+    # The same stack as the mock's (bench/baseline.py); `stream`: the run stream its streaming route replays.
+    return [
+        sys.executable,
+        "-m",
+        "bench.baseline",
+        "--host",
+        "127.0.0.1",
+        *(["--stream", str(stream)] if stream else []),
+    ]

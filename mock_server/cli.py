@@ -103,7 +103,7 @@ def serve(options: dict[str, object]) -> int:
     except ValueError as error:  # a setting from the environment or the config file that cannot be read
         return refuse(str(error))
     configure_logging(settings)
-    problem = workers_problem(settings) or exposure_problem(settings)
+    problem = workers_problem(settings) or exposure_problem(settings) or stack_problem(settings)
     if problem:
         return refuse(problem)
     try:
@@ -166,7 +166,11 @@ def serve_one(app: MockApp, settings: Settings) -> int:
 
 def server_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options, the same for one process and for workers."""
+    from .stack import Stack
+
     return {
+        # httptools and uvloop where installed (the default install), else h11 and asyncio: mock_server/stack.py.
+        **Stack.of(settings).uvicorn_options(),
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level,
@@ -215,6 +219,17 @@ def workers_problem(settings: Settings) -> str | None:
             "--seed needs a single worker: every worker would hand out the same ids, and which worker "
             "answers a request is not reproducible"
         )
+    return None
+
+
+def stack_problem(settings: Settings) -> str | None:
+    """--http httptools or --loop uvloop where that package is not installed."""
+    from .stack import Stack
+
+    try:
+        Stack.of(settings)
+    except ValueError as error:
+        return str(error)
     return None
 
 

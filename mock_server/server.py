@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 import uvicorn
 from starlette.types import ASGIApp
 
+from .stack import Stack
 from .tls import client_context
 
 T = TypeVar("T")
@@ -43,10 +44,14 @@ class BackgroundServer(Generic[App]):
         self.ca_file = ca_file
         # One context for every client call (the test handle's admin calls among them): loading a CA costs.
         self.ssl_context: ssl.SSLContext | None = client_context(ca_file)
+        # The stack of the app's settings (httptools and uvloop where installed, unless they say h11 / asyncio).
+        self.stack = Stack.of(getattr(app, "settings", None))
         # Lifespan on: stopping closes the app's store, as a real server's SIGTERM does. A request still
         # pending on stop (a `hang` fault) is cancelled after the grace period instead of holding up the test.
         config = uvicorn.Config(
             app,
+            http=self.stack.protocol,
+            loop=self.stack.loop,
             host=host,
             port=port,
             log_level=log_level,
@@ -63,7 +68,8 @@ class BackgroundServer(Generic[App]):
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def _run(self) -> None:
-        asyncio.run(self._serve())
+        with asyncio.Runner(loop_factory=self.stack.loop_factory()) as runner:
+            runner.run(self._serve())
 
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()

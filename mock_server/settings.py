@@ -184,6 +184,8 @@ FLAG = ValueType("bool", flag)
 OPTIONAL_PATH = ValueType("path", optional(path))
 LOG_LEVEL = choice("critical", "error", "warning", "info", "debug")
 MODE = choice("strict", "lenient")
+HTTP = choice("auto", "httptools", "h11")
+LOOP = choice("auto", "uvloop", "asyncio")
 API_KEYS = ValueType("keys", api_keys, item=text)
 FAULT_RULES = ValueType("rules", fault_rules, item=fault_rule)
 REPLY_RULES = ValueType("replies", reply_rules)
@@ -410,6 +412,20 @@ class Settings:
         "serve with N processes; needs --store sqlite:PATH so they share one state; fault counters, rate "
         "limits and the request journal stay per process",
         metavar="N",
+    )
+    # The server stack (issue 19): the compiled parser and loop where their wheels are installed (the default
+    # install has them on Linux and macOS), uvicorn's pure-Python ones elsewhere or when asked.
+    http: str = setting(
+        "auto",
+        HTTP,
+        "HTTP/1.1 parser: auto (httptools when installed, else h11), httptools, or h11 (pure Python)",
+        marker=True,
+    )
+    loop: str = setting(
+        "auto",
+        LOOP,
+        "event loop: auto (uvloop when installed, else asyncio), uvloop, or asyncio (the standard library's)",
+        marker=True,
     )
     mode: str = setting(
         "strict",

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from bench.anchors import ANCHORS
 from bench.load import LoadGenerator
 from bench.measures import measured
 from bench.scenarios import SCENARIOS, write_requests
 from bench.servers import BenchError, Request, Server, mock_command
 
 ROOT = Path(__file__).resolve().parent.parent
+ANCHORS_NAMES = [anchor.name for anchor in ANCHORS]
 
 
 def bench(*args: str) -> subprocess.CompletedProcess[str]:
@@ -41,7 +43,8 @@ def test_quick_run_measures_every_part_with_the_builtin_load_generator(tmp_path:
     report = output.read_text()
     assert report == finished.stdout.rstrip("\n") + "\n"
     assert "bench/loadgen.py (built-in" in report
-    table = rows(report)
+    main, _, against = report.partition("Against the anchors")
+    table = rows(main)
     for scenario in SCENARIOS:
         cells = table[scenario.title]
         if cells[-1].startswith("not run:"):
@@ -51,6 +54,22 @@ def test_quick_run_measures_every_part_with_the_builtin_load_generator(tmp_path:
             mock_rps, baseline_rps = (float(cell.replace(",", "")) for cell in cells[:2])
             assert mock_rps > 0 and baseline_rps > 0
             assert cells[-1] in ("pass", "**FAIL**")
+    # The anchors' rows: figures where Prism and Steady were already in .cache/bench-anchors (a quick run installs
+    # nothing), else the reason they were not run; the scenarios they cannot do say why.
+    anchors = rows(against.split("\n\n")[1])
+    for name in ANCHORS_NAMES:
+        assert re.search(rf"  - {name}: (@\S+ [\d.]+|.*installs are off)", report), name
+    for scenario in SCENARIOS:
+        cells = anchors[scenario.title]
+        if scenario.no_anchors:
+            assert cells[-1] == scenario.no_anchors
+        elif cells[2] != "-":
+            assert float(cells[1].replace(",", "")) > 0 and float(cells[2].split()[0]) > 0
+        else:
+            assert "installs are off" in cells[-1]
+    # The stacks: the mock's default (one write per answer) and uvicorn's pure-Python one, measured side by side.
+    assert re.search(r"\| mock: httptools \+ uvloop, one write per answer \| [\d,]+ \(", report)
+    assert re.search(r"\| uvicorn h11 \+ asyncio \| [\d,]+ \([\d,]+\) 1.00x \|", report)
     assert re.search(r"\| resident memory per 100,000 threads .* \| [\d.]+ MB \(", report)
     assert re.search(r"\| process start to first 200 .* \| [\d.]+ s \|", report)
     assert re.search(r"\| pytest fixture session start-up: .* \| -?[\d.]+ s \(", report)

@@ -12,7 +12,7 @@ import math
 import socket
 import struct
 import time
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -56,17 +56,22 @@ def transport_of(receive: Receive) -> asyncio.Transport | None:
     """uvicorn's `receive` is a bound method of its request cycle, which holds the connection's transport.
     ASGI has no way to drop a connection without answering, so the faults that must, reach for it;
     wrappers of `receive` point at what they wrap with `__wrapped__`, on themselves or on the object whose
-    method they are."""
+    method they are. uvloop's transports do what asyncio's do without deriving from asyncio.Transport, so a
+    transport is known by the methods used here."""
     current: Any = receive
     for _ in range(16):
         owner = getattr(current, "__self__", None)
         transport = getattr(owner, "transport", None)
-        if isinstance(transport, asyncio.Transport):
-            return transport
+        if isinstance(transport, asyncio.Transport) or is_transport_like(transport):
+            return cast(asyncio.Transport, transport)
         current = getattr(current, "__wrapped__", None) or getattr(owner, "__wrapped__", None)
         if current is None:
             break
     return None
+
+
+def is_transport_like(candidate: object) -> bool:
+    return all(callable(getattr(candidate, name, None)) for name in ("abort", "close", "get_extra_info"))
 
 
 async def read_request(receive: Receive) -> None:
