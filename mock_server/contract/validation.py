@@ -91,6 +91,10 @@ class OperationValidator:
             )
         self.path_check = SchemaCheck(object_schema(path_params))
         self.query_params = {p.name: p for p in operation.params_in("query")}
+        # A list-valued parameter (`include[]=a&include[]=b`) collects its repeats; any other is given once.
+        self.array_params = frozenset(
+            name for name, p in self.query_params.items() if "array" in schema_types(p.schema)
+        )
         checked = [replace(p, schema=relaxed(p.schema)) for p in self.query_params.values()]
         self.query_check = SchemaCheck(object_schema(checked)) if checked else None
         # An upload's form is read as it streams (middleware/uploads.py), never as one JSON body.
@@ -119,6 +123,9 @@ class OperationValidator:
         for name, raw in items:
             param = self.query_params.get(name)
             if param is None:
+                continue
+            if name in self.array_params:
+                values.setdefault(name, []).append(raw)
                 continue
             if name in values:
                 raise errors.invalid_request(
