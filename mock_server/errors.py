@@ -485,3 +485,8 @@ def cannot_cancel_response(status: str | None) -> APIError:
     if status is None:
         return invalid_request("Cannot cancel a synchronous response.")
     return invalid_request(f"Cannot cancel a {status} response.")
+
+
+def background_needs_store() -> APIError:
+    # Not captured: a background response is polled by its id, so it must be kept.
+    return invalid_request("Background responses must be stored: 'store' cannot be false.", param="store")

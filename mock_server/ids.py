@@ -46,6 +46,10 @@ class Identity:
         group it belongs to, as the real ids of conversations, responses and their items are built."""
         return f"{prefix}_{created_at & 0xFFFFFFFF:08x}{self._ids.getrandbits(96):024x}{group}"
 
+    def padding(self, length: int) -> str:
+        """Letters and digits with no meaning: the `obfuscation` a streamed delta carries to blur its size."""
+        return self._token(length)
+
     def request_id(self) -> str:
         return f"req_{self._requests.getrandbits(128):032x}"
 

@@ -76,7 +76,7 @@ CONVERSATIONS_AND_RESPONSES = {
     "listInputItems",
 }
 # The operations whose body can ask for `"stream": true`, answered as text/event-stream.
-STREAMING = {"createRun", "createThreadAndRun", "submitToolOuputsToRun"}
+STREAMING = {"createRun", "createThreadAndRun", "submitToolOuputsToRun", "createResponse"}
 
 
 def test_contract_is_valid_openapi_31(contract: Contract) -> None:
@@ -213,6 +213,11 @@ def test_streaming_operations_declare_the_event_stream_and_the_others_do_not(con
                 data = branch["properties"]["data"]
                 assert data["type"] == "string"
                 assert data.get("contentMediaType") == "application/json" or data["const"] == "[DONE]"
+            if op_id == "createResponse":
+                # The Responses API's events, named by their `type`; no `[DONE]`.
+                assert {"response.created", "response.output_text.delta", "response.completed"} <= names
+                assert "done" not in names
+                continue
             assert {
                 "thread.created",
                 "thread.run.created",

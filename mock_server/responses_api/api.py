@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
+
+from starlette.responses import Response
 
 from .. import errors
 from ..conversations import ConversationsAPI
@@ -32,9 +35,10 @@ from ..runs.api import parsed_pace, requested_pace
 from ..runs.objects import count_tokens, first_tokens
 from ..runs.pace import INSTANT, Pace
 from ..runs.replies import ReplyBook, ReplyRule, plan_for
-from ..store import JSON, ListQuery, page_of
+from ..store import JSON, UPDATE_ATTEMPTS, Contention, ListQuery, page_of
 from ..types import Call, Handler
-from .objects import response_object, usage_object
+from .objects import FINISHED_KEYS, response_object, unfinished, usage_object
+from .stream import stream_response
 
 RESPONSE = "response"
 # A function call a response made, by its call_id: the reply its output gets (the rule's `then`).
@@ -82,7 +86,7 @@ class ResponsesAPI:
             found = None if previous is None else await self.store.get_record(project, RESPONSE, previous)
         return [item for part in reversed(parts) for item in part]
 
-    async def create_response(self, call: Call) -> JSON:
+    async def create_response(self, call: Call) -> JSON | Response:
         project, body = call.project, call.body
         header = requested_pace(call)
         reference, previous_id = body.get("conversation"), body.get("previous_response_id")
@@ -117,25 +121,82 @@ class ResponsesAPI:
         rule, plan = await self._plan(project, everything)
         instructions = body.get("instructions") or ""
         prompt_tokens = sum(count_tokens(item_text(item)) for item in everything) + count_tokens(instructions)
+        if response["background"] and not response["store"]:
+            raise errors.background_needs_store()
         self._answer(response, plan, prompt_tokens, new_id)
-        await self._hold(rule, header, call, response)
-        if (
-            response["status"] == "completed"
-            and response["output"]
-            and response["output"][0]["type"] == "function_call"
-        ):
-            for item in response["output"]:
+        wait = self._wait(rule, header, response)
+        for item in response["output"]:
+            if item["type"] == "function_call":
                 await self.store.put_record(project, CALL, item["call_id"], {"then": plan["then"]})
-        if response["store"]:
-            record: JSON = {
-                "response": response,
-                "input": inputs,
-                "context": context if conversation_id is not None else None,
-            }
+        record: JSON = {
+            "response": response,
+            "input": inputs,
+            "context": context if conversation_id is not None else None,
+        }
+        if body.get("stream"):
+            # Decided and kept now, as a non-streamed response; the stream shows it at its pace.
+            if response["store"]:
+                await self.store.put_record(project, RESPONSE, response["id"], record)
+            await self._finished(project, record)
+            pad = (
+                None
+                if (body.get("stream_options") or {}).get("include_obfuscation") is False
+                else self.identity.padding
+            )
+            hold = 0.0 if rule is None else rule.seconds
+            return stream_response(response, hold, self._pace(rule, header), pad)
+        if response["background"]:
+            # Answered at once, queued; polls move it on (see `_advance`) and the last one finishes it.
+            record.update(
+                response=unfinished(response, "queued"),
+                pending={key: response[key] for key in FINISHED_KEYS},
+                hold=0 if rule is None else rule.polls,
+                answer_at=time.time() + wait,
+            )
             await self.store.put_record(project, RESPONSE, response["id"], record)
-        if conversation_id is not None and response["status"] != "failed":
-            await self.conversations.append(project, conversation_id, [*inputs, *response["output"]])
+            queued: JSON = record["response"]
+            return queued
+        if wait > 0:
+            await asyncio.sleep(wait)
+        if response["store"]:
+            await self.store.put_record(project, RESPONSE, response["id"], record)
+        await self._finished(project, record)
         return response
+
+    async def _finished(self, project: str, record: JSON) -> None:
+        """What a response does once it ends: a conversation gets its input and output (none if it failed)."""
+        response = record["response"]
+        conversation = response.get("conversation")
+        if conversation is not None and response["status"] in ("completed", "incomplete"):
+            await self.conversations.append(project, conversation["id"], [*record["input"], *response["output"]])
+
+    async def _advance(self, project: str, response_id: str) -> JSON:
+        """A background response one step further, as a poll sees it: queued, then in_progress, then (its
+        rule's `polls` spent and its time come) finished. Written only if nobody wrote it meanwhile, so that
+        one poll, and one only, finishes it."""
+        for _ in range(UPDATE_ATTEMPTS):
+            held = await self.store.read_record(project, RESPONSE, response_id)
+            if held is None:
+                raise errors.response_not_found(response_id)
+            record = held.data
+            response = record["response"]
+            if response["status"] == "queued":
+                response["status"] = "in_progress"
+            elif response["status"] != "in_progress":
+                return record
+            elif record["hold"] > 0:
+                record["hold"] -= 1
+            elif time.time() >= record["answer_at"]:
+                response.update(record.pop("pending"), service_tier="default")
+                if response["status"] == "completed":
+                    response["completed_at"] = self.identity.now()
+            else:
+                return record
+            if await self.store.replace_record(project, RESPONSE, response_id, record, held.version) is not None:
+                if "pending" not in record:
+                    await self._finished(project, record)
+                return record
+        raise Contention(f"response {response_id} changed under {UPDATE_ATTEMPTS} of its writes in a row")
 
     async def _plan(self, project: str, items: list[JSON]) -> tuple[ReplyRule | None, JSON]:
         """The reply rule's plan for the last user message. Function outputs after it answer the calls a
@@ -185,21 +246,23 @@ class ResponsesAPI:
             # Every reason a rule gives (max_completion_tokens, max_prompt_tokens) is the Responses API's one.
             response["incomplete_details"] = {"reason": "max_output_tokens"}
 
-    async def _hold(self, rule: ReplyRule | None, header: str | None, call: Call, response: JSON) -> None:
-        """A response is answered when its answer would have ended: after the rule's `seconds`, the first
-        delta at the pace's `first_delta`, the rest at its `deltas_per_second` (one a word), as a run's clock."""
+    def _pace(self, rule: ReplyRule | None, header: str | None) -> Pace:
+        """The request's X-Mock-Pace over the reply rule's pace over the server's, as for a run."""
         pace = self.pace if rule is None else rule.paced(self.pace)
-        if header is not None:
-            pace = parsed_pace(header, pace)
+        return pace if header is None else parsed_pace(header, pace)
+
+    def _wait(self, rule: ReplyRule | None, header: str | None, response: JSON) -> float:
+        """How long after its start a response ends, on a run's clock: the rule's `seconds`, then the first
+        delta at the pace's `first_delta`, the rest at its `deltas_per_second` (one a word)."""
+        pace = self._pace(rule, header)
         words = sum(len(WORD.findall(item_text(item))) for item in response["output"])
         wait = (0.0 if rule is None else rule.seconds) + (pace.first_delta if words else 0.0)
         if pace.per_second > 0 and words > 1:
             wait += (words - 1) / pace.per_second
-        if wait > 0:
-            await asyncio.sleep(wait)
+        return wait
 
     async def get_response(self, call: Call) -> JSON:
-        record = await self._record(call.project, call.path["response_id"])
+        record = await self._advance(call.project, call.path["response_id"])
         response: JSON = record["response"]
         include = included(call.query)
         return {**response, "output": [shown(item, include) for item in response["output"]]}
@@ -211,11 +274,25 @@ class ResponsesAPI:
         return deleted_object(response_id, "response")
 
     async def cancel_response(self, call: Call) -> JSON:
-        record = await self._record(call.project, call.path["response_id"])
-        response: JSON = record["response"]
-        if not response["background"]:
-            raise errors.cannot_cancel_response(None)
-        raise errors.cannot_cancel_response(response["status"])
+        """A background response still queued or in progress ends `cancelled` at once, with no output and no
+        usage (as the recorded cancel of a queued one answered); a finished one, or one not made in the
+        background, is refused."""
+        project, response_id = call.project, call.path["response_id"]
+        for _ in range(UPDATE_ATTEMPTS):
+            held = await self.store.read_record(project, RESPONSE, response_id)
+            if held is None:
+                raise errors.response_not_found(response_id)
+            record = held.data
+            response: JSON = record["response"]
+            if not response["background"]:
+                raise errors.cannot_cancel_response(None)
+            if response["status"] not in ("queued", "in_progress"):
+                raise errors.cannot_cancel_response(response["status"])
+            record.pop("pending", None)
+            response.update(status="cancelled", service_tier="default")
+            if await self.store.replace_record(project, RESPONSE, response_id, record, held.version) is not None:
+                return response
+        raise Contention(f"response {response_id} changed under {UPDATE_ATTEMPTS} of its writes in a row")
 
     async def list_input_items(self, call: Call) -> JSON:
         """The items the response was made from: the chain's before its own input (a response made in a

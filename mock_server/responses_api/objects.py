@@ -20,6 +20,24 @@ FILE_SEARCH_DEFAULTS = {
 }
 
 
+# What a response's end sets: kept aside while a background response runs, shown once it ends.
+FINISHED_KEYS = ("status", "output", "usage", "error", "incomplete_details", "completed_at")
+
+
+def unfinished(response: JSON, status: str) -> JSON:
+    """The response before its end: no output, no usage, the `auto` service tier the real ones showed."""
+    return {
+        **response,
+        "status": status,
+        "output": [],
+        "usage": None,
+        "error": None,
+        "incomplete_details": None,
+        "completed_at": None,
+        "service_tier": "auto",
+    }
+
+
 def usage_object(input_tokens: int, output_tokens: int) -> JSON:
     return {
         "input_tokens": input_tokens,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -259,3 +260,74 @@ def test_the_same_with_the_async_client(server: BackgroundServer[MockApp]) -> No
             assert (await client.conversations.delete(conversation.id)).deleted
 
     asyncio.run(scenario())
+
+
+@needs_both
+def test_background_responses_polled_and_cancelled(server: BackgroundServer[MockApp], client: OpenAI) -> None:
+    add_reply(server, match="slow answer", reply="Done at last.", polls=1)
+    conversation = client.conversations.create()
+    queued = client.responses.create(
+        model="gpt-4o", input="A slow answer.", background=True, conversation=conversation.id
+    )
+    assert (queued.status, queued.output, queued.usage, queued.background) == ("queued", [], None, True)
+    seen = [client.responses.retrieve(queued.id).status for _ in range(3)]
+    # queued -> in_progress, one poll held by the rule, then the end; the conversation grows only then.
+    assert seen == ["in_progress", "in_progress", "completed"]
+    done = client.responses.retrieve(queued.id)
+    assert done.output_text == "Done at last." and done.usage is not None and done.completed_at is not None
+    assert [item.role for item in client.conversations.items.list(conversation.id).data] == ["assistant", "user"]  # type: ignore[union-attr]
+    with pytest.raises(openai.BadRequestError, match=re.escape("Cannot cancel a completed response.")):
+        client.responses.cancel(queued.id)
+
+    other = client.responses.create(model="gpt-4o", input="Cancel me.", background=True)
+    cancelled = client.responses.cancel(other.id)
+    assert (cancelled.status, cancelled.output, cancelled.usage) == ("cancelled", [], None)
+    assert client.responses.retrieve(other.id).status == "cancelled"
+    with pytest.raises(openai.BadRequestError, match="store"):
+        client.responses.create(model="gpt-4o", input="x", background=True, store=False)
+
+
+@needs_both
+def test_streamed_responses(server: BackgroundServer[MockApp], client: OpenAI) -> None:
+    add_reply(server, match="stream please", reply="Here it comes now.")
+    paced = {"X-Mock-Pace": "first_delta_ms=150,deltas_per_second=20"}
+    started = time.monotonic()
+    with client.responses.stream(model="gpt-4o", input="A stream please.", extra_headers=paced) as stream:
+        deltas = [event.delta for event in stream if event.type == "response.output_text.delta"]
+        final = stream.get_final_response()
+    # Four deltas, the first 0.15 s in, the others 0.05 s apart: the pace a run's stream keeps.
+    assert time.monotonic() - started >= 0.15 + 3 / 20
+    assert deltas == ["Here", " it", " comes", " now."] and final.output_text == "Here it comes now."
+    assert client.responses.retrieve(final.id).output_text == final.output_text
+
+    events = list(client.responses.create(model="gpt-4o", input="Stream please.", stream=True))
+    assert [event.sequence_number for event in events] == list(range(len(events)))
+    names = [event.type for event in events]
+    assert names[:4] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+    ]
+    assert names[-4:] == [
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
+    created = events[0]
+    assert created.type == "response.created" and created.response.status == "in_progress"
+    assert created.response.output == [] and created.response.usage is None
+
+    add_reply(server, match="streamed call", tool_calls=[{"function": "lookup", "arguments": {"q": "x"}}])
+    calls = list(client.responses.create(model="gpt-4o", input="A streamed call.", stream=True))
+    kinds = [event.type for event in calls]
+    assert kinds[2:6] == [
+        "response.output_item.added",
+        "response.function_call_arguments.delta",
+        "response.function_call_arguments.done",
+        "response.output_item.done",
+    ]
+    done = calls[-1]
+    assert done.type == "response.completed" and done.response.output[0].type == "function_call"
+    assert "".join(e.delta for e in calls if e.type == "response.function_call_arguments.delta") == '{"q":"x"}'
