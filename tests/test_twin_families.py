@@ -78,3 +78,24 @@ def test_lenient_mode_and_rate_limits(start_server: Callable[..., BackgroundServ
     assert httpx.post(f"{base}/conversations", headers=KEY).status_code == 200
     limited = httpx.post(f"{base}/responses", headers=KEY, json={"model": "m", "input": "x"})
     assert limited.status_code == 429 and limited.json()["error"]["code"] == "rate_limit_exceeded"
+
+
+def test_the_probed_wording_of_a_bad_request(start_server: Callable[..., BackgroundServer]) -> None:
+    server = start_server()
+
+    def refused(body: dict[str, Any]) -> dict[str, Any]:
+        answer = httpx.post(f"{server.base_url}/responses", headers=KEY, json=body)
+        assert answer.status_code == 400
+        error: dict[str, Any] = answer.json()["error"]
+        return error
+
+    moved = refused({"model": "m", "messages": []})
+    assert moved["message"].startswith("Unsupported parameter: 'messages'. In the Responses API, this parameter")
+    assert (moved["code"], moved["param"]) == ("unsupported_parameter", None)
+    unknown = refused({"model": "m", "input": [{"role": "user", "content": "x", "bogus": 1}]})
+    assert (unknown["message"], unknown["code"]) == ("Unknown parameter: 'input[0].bogus'.", "unknown_parameter")
+    typed = refused({"model": "m", "input": {"role": "user"}})
+    assert typed["message"] == (
+        "Invalid type for 'input': expected one of a string or array of input items, but got an object instead."
+    )
+    assert refused({"input": "x"})["message"] == "Missing required parameter: 'model'."

@@ -107,6 +107,7 @@ class OperationValidator:
             self.body_check = SchemaCheck(body_schema)
         # Checked in lenient mode too: see constraints.py.
         self.constraints = constraints.for_operation(operation.operation_id)
+        self.prechecks = constraints.before_schema(operation.operation_id)
 
     def check_beta(self, value: str | None) -> None:
         if not self.beta_required or value in self.beta_values:
@@ -160,6 +161,8 @@ class OperationValidator:
             raise errors.invalid_request(
                 f"Invalid type for body: expected an object, but got {got_label(body)} instead.", code="invalid_type"
             )
+        for precheck in self.prechecks:
+            precheck(body)
         self.body_check.check(body)
         for constraint in self.constraints:
             constraint(body)
