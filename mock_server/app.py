@@ -16,6 +16,7 @@ from starlette.routing import Route
 from .admin import admin_routes
 from .budget import InFlight, Shares
 from .contract import Contract, OperationTable, Validators
+from .conversations import ConversationsAPI
 from .faults import FaultBook
 from .files import FilesAPI
 from .ids import Identity
@@ -26,6 +27,7 @@ from .middleware.dispatch import APIDispatch, http_exception
 from .middleware.faults import FaultInjector
 from .middleware.journal import RequestJournal
 from .middleware.ratelimit import RateLimit, RateLimiter, TokenBuckets
+from .responses_api import ResponsesAPI
 from .runs import ReplyBook, RunsAPI
 from .runs.pace import Pace
 from .settings import Settings
@@ -65,6 +67,8 @@ class MockApp(Starlette):
         self.replies = ReplyBook(list(settings.replies))
         runs = RunsAPI(threads, self.replies, poll_after_ms=settings.poll_after_ms, pace=Pace.parse(settings.pace))
         self.streams = runs.streams
+        conversations = ConversationsAPI(self.store, self.identity, lenient=lenient)
+        responses = ResponsesAPI(conversations, self.replies, pace=Pace.parse(settings.pace))
         threads.message_guard = runs.refuse_message_during_run
         self.faults = FaultBook(settings.seed, settings.faults)
         self.journal = Journal(settings.journal_size, settings.max_body_size, max_bytes=self.shares.journal)
@@ -73,7 +77,14 @@ class MockApp(Starlette):
         operations = OperationTable(
             self.contract,
             Validators(self.contract, settings.max_body_size, lenient=lenient, max_file_bytes=settings.max_file_bytes),
-            {**threads.handlers(), **runs.handlers(), **files.handlers(), **vector_stores.handlers()},
+            {
+                **threads.handlers(),
+                **runs.handlers(),
+                **files.handlers(),
+                **vector_stores.handlers(),
+                **conversations.handlers(),
+                **responses.handlers(),
+            },
         )
         super().__init__(
             routes=[

@@ -334,6 +334,10 @@ def not_found_in(method: str, path: str) -> APIError:
         ):
             if segment.startswith(prefix):
                 return not_found(kind, segment)
+        if segment.startswith("conv_"):
+            return conversation_not_found(segment)
+        if segment.startswith("resp_"):
+            return response_not_found(segment)
     return invalid_url(method, path)
 
 
@@ -430,3 +434,59 @@ def missing_tool_outputs(expected: list[str], got: list[str]) -> APIError:
 
 def cannot_cancel(status: str) -> APIError:
     return invalid_request(f"Cannot cancel run with status '{status}'.")
+
+
+# The Conversations and Responses APIs word their refusals their own way (see the facts sheet).
+
+
+def conversation_not_found(conversation_id: str) -> APIError:
+    return APIError(404, f"Conversation with id '{conversation_id}' not found.")
+
+
+def response_not_found(response_id: str) -> APIError:
+    return APIError(404, f"Response with id '{response_id}' not found.")
+
+
+def item_not_found(item_id: str) -> APIError:
+    # Not captured for a conversation's item: the wording of the store-false replay refusal's first sentence.
+    return APIError(404, f"Item with id '{item_id}' not found.")
+
+
+def prompt_not_found(prompt_id: str) -> APIError:
+    return APIError(404, f"Prompt with id '{prompt_id}' not found.")
+
+
+def previous_response_not_found(response_id: str) -> APIError:
+    return invalid_request(
+        f"Previous response with id '{response_id}' not found.",
+        param="previous_response_id",
+        code="previous_response_not_found",
+    )
+
+
+def conversation_with_previous_response() -> APIError:
+    # Word for word, truncated as the live API truncates it (two independent captures agree).
+    return invalid_request(
+        "Mutually exclusive parameters: ''. Ensure you are only providing one of: 'pre..._id' or 'conversation'.",
+        code="mutually_exclusive_parameters",
+    )
+
+
+def no_tool_call_for_output(call_id: str) -> APIError:
+    return invalid_request(f"No tool call found for function call output with call_id {call_id}.", param="input")
+
+
+def no_tool_output_for_call(call_id: str) -> APIError:
+    return invalid_request(f"No tool output found for function call {call_id}.", param="input")
+
+
+def cannot_cancel_response(status: str | None) -> APIError:
+    """`None`: a response that was not made in the background (the wording servers that copy the API use)."""
+    if status is None:
+        return invalid_request("Cannot cancel a synchronous response.")
+    return invalid_request(f"Cannot cancel a {status} response.")
+
+
+def background_needs_store() -> APIError:
+    # Not captured: a background response is polled by its id, so it must be kept.
+    return invalid_request("Background responses must be stored: 'store' cannot be false.", param="store")

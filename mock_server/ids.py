@@ -37,6 +37,19 @@ class Identity:
         """`vs_` or `vsfb_` and 32 lowercase hex digits, the first 8 of them `created_at`, as 2025 ids are."""
         return f"{prefix}_{created_at & 0xFFFFFFFF:08x}{self._ids.getrandbits(96):024x}"
 
+    def group(self) -> str:
+        """16 hex digits that end every id of one conversation or response (and of the items they make)."""
+        return f"{self._ids.getrandbits(64):016x}"
+
+    def grouped_id(self, prefix: str, created_at: int, group: str) -> str:
+        """`conv_`, `resp_`, `msg_`, `fc_`... and 48 hex digits: 8 of `created_at`, 24 random, then the 16 of the
+        group it belongs to, as the real ids of conversations, responses and their items are built."""
+        return f"{prefix}_{created_at & 0xFFFFFFFF:08x}{self._ids.getrandbits(96):024x}{group}"
+
+    def padding(self, length: int) -> str:
+        """Letters and digits with no meaning: the `obfuscation` a streamed delta carries to blur its size."""
+        return self._token(length)
+
     def request_id(self) -> str:
         return f"req_{self._requests.getrandbits(128):032x}"
 

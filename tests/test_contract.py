@@ -60,8 +60,23 @@ FILES_AND_VECTOR_STORES = {
     "listFilesInVectorStoreBatch",
     "searchVectorStore",
 }
+CONVERSATIONS_AND_RESPONSES = {
+    "createConversation",
+    "getConversation",
+    "updateConversation",
+    "deleteConversation",
+    "listConversationItems",
+    "createConversationItems",
+    "getConversationItem",
+    "deleteConversationItem",
+    "createResponse",
+    "getResponse",
+    "deleteResponse",
+    "cancelResponse",
+    "listInputItems",
+}
 # The operations whose body can ask for `"stream": true`, answered as text/event-stream.
-STREAMING = {"createRun", "createThreadAndRun", "submitToolOuputsToRun"}
+STREAMING = {"createRun", "createThreadAndRun", "submitToolOuputsToRun", "createResponse"}
 
 
 def test_contract_is_valid_openapi_31(contract: Contract) -> None:
@@ -70,7 +85,7 @@ def test_contract_is_valid_openapi_31(contract: Contract) -> None:
 
 
 def test_contract_has_every_threads_operation(contract: Contract) -> None:
-    assert set(contract.operations) == OPERATIONS | FILES_AND_VECTOR_STORES
+    assert set(contract.operations) == OPERATIONS | FILES_AND_VECTOR_STORES | CONVERSATIONS_AND_RESPONSES
 
 
 def iter_examples(contract: Contract) -> list[tuple[str, dict[str, Any], Any]]:
@@ -115,7 +130,7 @@ def test_examples_reach_every_oneof_branch(contract: Contract) -> None:
     assert any(isinstance(m.get("content"), list) for r in requests for m in r.get("messages", []))
 
 
-@pytest.mark.parametrize("op_id", sorted(OPERATIONS | FILES_AND_VECTOR_STORES))
+@pytest.mark.parametrize("op_id", sorted(OPERATIONS | FILES_AND_VECTOR_STORES | CONVERSATIONS_AND_RESPONSES))
 def test_every_operation_declares_its_errors(contract: Contract, op_id: str) -> None:
     op = contract.operations[op_id]
     declared = set(op.responses)
@@ -138,8 +153,9 @@ def test_beta_header_and_bearer_auth_are_declared(contract: Contract) -> None:
     assert contract.document["security"] == [{"ApiKeyAuth": []}]
     for op_id, op in contract.operations.items():
         beta = [p for p in op.parameters if p.name == "OpenAI-Beta"]
-        if op_id in FILES_AND_VECTOR_STORES:
-            # /files never took it; vector stores answered with and without it (the .NET client sends none).
+        if op_id in FILES_AND_VECTOR_STORES | CONVERSATIONS_AND_RESPONSES:
+            # /files never took it; vector stores answered with and without it (the .NET client sends none);
+            # the SDKs send none for /conversations and /responses.
             assert not beta, op_id
         else:
             assert beta and beta[0].required and beta[0].location == "header"
@@ -197,6 +213,11 @@ def test_streaming_operations_declare_the_event_stream_and_the_others_do_not(con
                 data = branch["properties"]["data"]
                 assert data["type"] == "string"
                 assert data.get("contentMediaType") == "application/json" or data["const"] == "[DONE]"
+            if op_id == "createResponse":
+                # The Responses API's events, named by their `type`; no `[DONE]`.
+                assert {"response.created", "response.output_text.delta", "response.completed"} <= names
+                assert "done" not in names
+                continue
             assert {
                 "thread.created",
                 "thread.run.created",

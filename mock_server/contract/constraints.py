@@ -66,5 +66,26 @@ CONSTRAINTS: dict[str, tuple[Constraint, ...]] = {
 }
 
 
+def chat_messages_moved(body: dict[str, Any]) -> None:
+    """A Chat Completions `messages` key on createResponse: the live API points to `input`, before any schema
+    check would call it an unknown parameter."""
+    if "messages" in body:
+        raise errors.APIError(
+            400,
+            "Unsupported parameter: 'messages'. In the Responses API, this parameter has moved to 'input'. "
+            "Try again with the new parameter. See the API documentation for more information: "
+            "https://platform.openai.com/docs/api-reference/responses/create.",
+            code="unsupported_parameter",
+        )
+
+
+# Checked before the schema, in the API's order: a refusal the schema would word otherwise.
+BEFORE_SCHEMA: dict[str, tuple[Constraint, ...]] = {"createResponse": (chat_messages_moved,)}
+
+
 def for_operation(operation_id: str) -> tuple[Constraint, ...]:
     return CONSTRAINTS.get(operation_id, ())
+
+
+def before_schema(operation_id: str) -> tuple[Constraint, ...]:
+    return BEFORE_SCHEMA.get(operation_id, ())

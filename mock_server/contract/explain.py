@@ -278,12 +278,17 @@ def explain_alternatives(error: jsonschema.ValidationError, prefix: Sequence[str
     key = discriminator([branches[i] for i in candidates]) if len(candidates) > 1 else None
     if key is not None and isinstance(instance, dict):
         if key not in instance:
-            return word("required", path, name=key)
-        chosen = [i for i in candidates if instance[key] in (enum_values(branches[i]["properties"][key]) or [])]
-        if not chosen:
-            supported = [v for i in candidates for v in enum_values(branches[i]["properties"][key]) or []]
-            return word("enum", [*path, key], instance=instance[key], supported=quote_list(supported))
-        candidates = chosen
+            # One branch may leave it out (an easy input message has no `type`): the value was meant for it.
+            optional = [i for i in candidates if key not in branches[i].get("required", [])]
+            if len(optional) != 1:
+                return word("required", path, name=key)
+            candidates = optional
+        else:
+            chosen = [i for i in candidates if instance[key] in (enum_values(branches[i]["properties"][key]) or [])]
+            if not chosen:
+                supported = [v for i in candidates for v in enum_values(branches[i]["properties"][key]) or []]
+                return word("enum", [*path, key], instance=instance[key], supported=quote_list(supported))
+            candidates = chosen
     branch_errors = by_branch.get(candidates[0], [])
     if not branch_errors:
         return word("oneOf/unexplained", path)

@@ -47,7 +47,9 @@ class OperationTable:
     """The contract's path templates, each with its operations by method (HEAD served as GET)."""
 
     def __init__(self, contract: Contract, validators: Validators, handlers: Mapping[str, Handler]) -> None:
-        # By path depth, so that a request is tried against the two or three templates of its depth.
+        # By path depth, in the contract's order: a request is tried against the templates of its depth. A
+        # template that fails fails on its first literal characters, cheaper than any finer index (keying by
+        # depth and first segment, measured with callgrind, cost more per request than the regexes it saved).
         self.by_depth: dict[int, list[Template]] = {}
         for path, operations in contract.paths.items():
             by_method = {

@@ -91,6 +91,10 @@ class OperationValidator:
             )
         self.path_check = SchemaCheck(object_schema(path_params))
         self.query_params = {p.name: p for p in operation.params_in("query")}
+        # A list-valued parameter (`include[]=a&include[]=b`) collects its repeats; any other is given once.
+        self.array_params = frozenset(
+            name for name, p in self.query_params.items() if "array" in schema_types(p.schema)
+        )
         checked = [replace(p, schema=relaxed(p.schema)) for p in self.query_params.values()]
         self.query_check = SchemaCheck(object_schema(checked)) if checked else None
         # An upload's form is read as it streams (middleware/uploads.py), never as one JSON body.
@@ -103,6 +107,7 @@ class OperationValidator:
             self.body_check = SchemaCheck(body_schema)
         # Checked in lenient mode too: see constraints.py.
         self.constraints = constraints.for_operation(operation.operation_id)
+        self.prechecks = constraints.before_schema(operation.operation_id)
 
     def check_beta(self, value: str | None) -> None:
         if not self.beta_required or value in self.beta_values:
@@ -119,6 +124,9 @@ class OperationValidator:
         for name, raw in items:
             param = self.query_params.get(name)
             if param is None:
+                continue
+            if name in self.array_params:
+                values.setdefault(name, []).append(raw)
                 continue
             if name in values:
                 raise errors.invalid_request(
@@ -153,6 +161,8 @@ class OperationValidator:
             raise errors.invalid_request(
                 f"Invalid type for body: expected an object, but got {got_label(body)} instead.", code="invalid_type"
             )
+        for precheck in self.prechecks:
+            precheck(body)
         self.body_check.check(body)
         for constraint in self.constraints:
             constraint(body)

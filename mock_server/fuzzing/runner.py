@@ -73,7 +73,8 @@ def resolve_checks(requested: Sequence[str] | None, *, against_mock: bool) -> tu
 STATE_REFUSALS = (
     "^(createMessage|createRun|submitToolOuputsToRun|cancelRun|downloadFile|cancelVectorStoreFileBatch"
     "|createVectorStore|createVectorStoreFile|createVectorStoreFileBatch"
-    "|createThread|modifyThread|createAssistant|modifyAssistant|createThreadAndRun)$"
+    "|createThread|modifyThread|createAssistant|modifyAssistant|createThreadAndRun"
+    "|createResponse|cancelResponse)$"
 )
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 # Schemathesis's own list of what rejects invalid data (its documented default), and 413: a body past the
@@ -124,7 +125,10 @@ def config_data(
         # a thread whose run is active, outputs for a run not in requires_action, cancelling a finished
         # run), downloading a file of a purpose that may not be downloaded, cancelling a finished file batch,
         # naming a file no upload made or a vector store no create made (tool resources, attachments): the
-        # 400s of `errors.active_run_blocks_*` and co., which no generator can foresee.
+        # 400s of `errors.active_run_blocks_*` and co., which no generator can foresee; and a response's
+        # context that breaks what the Responses API states in prose (a `previous_response_id` no response
+        # has, a function output without its call, `conversation` beside `previous_response_id`), or the
+        # cancel of a response that is not running in the background.
         data["operations"] = [
             {
                 "include-operation-id-regex": STATE_REFUSALS,

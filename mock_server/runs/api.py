@@ -16,7 +16,7 @@ from ..types import Call, Handler
 from .machine import ACTIVE, RUN, STEP, STOP_STATUSES, Event, RunMachine, pace_data, snapshot
 from .objects import assistant_object, count_tokens, finished_run, finished_step, message_text, run_object
 from .pace import EXAMPLE, HEADER, INSTANT, Pace
-from .replies import ReplyBook, ReplyRule, default_reply
+from .replies import ReplyBook, ReplyRule, plan_for
 from .sse import Streams
 from .tools import INCLUDE_CONTENT, search_settings, shown_step, tool_types
 
@@ -187,18 +187,7 @@ class RunsAPI:
             run["tool_resources"] = resources
         header_pace = requested_pace(call)
         rule = self.replies.choose(text, assistant)
-        reply = default_reply(text) if rule is None or rule.reply is None else rule.reply
-        # `quote`: a file_search answer quotes what it found in place of a reply no rule wrote.
-        plan: JSON = {"outcome": "reply", "text": reply, "quote": rule is None or rule.reply is None}
-        if rule is not None:
-            if rule.tool_calls:
-                plan = {"outcome": "tool_calls", "calls": rule.tool_calls, "then": rule.then or reply}
-            elif rule.fail is not None:
-                plan = {"outcome": "fail", "error": rule.fail}
-            elif rule.incomplete is not None:
-                plan["reason"] = rule.incomplete
-            elif rule.expired:
-                plan = {"outcome": "expired"}
+        plan = plan_for(rule, text)
         if plan["outcome"] == "reply":
             thread = await self.store.get_thread(project, thread_id)
             searched = [assistant["tool_resources"] if resources is None else resources]

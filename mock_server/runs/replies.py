@@ -262,6 +262,24 @@ def parse_reply_rule(rule: Any) -> ReplyRule:
     return parsed
 
 
+def plan_for(rule: ReplyRule | None, text: str) -> dict[str, Any]:
+    """What a run or a response does, from the rule that matched `text` (None: no rule did): one decision for
+    both APIs. `reply` answers `text`; `quote`: a file_search answer may quote what it found in place of a
+    reply no rule wrote; `tool_calls` stops for outputs, then answers `then`; `fail` and `expired` end it."""
+    reply = default_reply(text) if rule is None or rule.reply is None else rule.reply
+    plan: dict[str, Any] = {"outcome": "reply", "text": reply, "quote": rule is None or rule.reply is None}
+    if rule is not None:
+        if rule.tool_calls:
+            plan = {"outcome": "tool_calls", "calls": rule.tool_calls, "then": rule.then or reply}
+        elif rule.fail is not None:
+            plan = {"outcome": "fail", "error": rule.fail}
+        elif rule.incomplete is not None:
+            plan["reason"] = rule.incomplete
+        elif rule.expired:
+            plan = {"outcome": "expired"}
+    return plan
+
+
 class ReplyBook:
     """The rules in force: those from the configuration, then those added at run time."""
 

@@ -1,0 +1,147 @@
+"""The handlers of the Conversations API: validated call in, object out.
+
+A conversation is a top-level record (kind `conversation`); its items are records of kind
+`conversation_item` under it, each `{"conversation_id", "item"}`, listed in the order they were added. The
+Responses API reads a conversation's items as a response's context and appends its input and output here.
+"""
+
+from __future__ import annotations
+
+from .. import errors
+from ..ids import Identity
+from ..objects import deleted_object, list_object
+from ..store import EVERYTHING, JSON, ListQuery, Store
+from ..types import Call, Handler
+from .items import NewId, included, new_item, shown
+
+CONVERSATION = "conversation"
+ITEM = "conversation_item"
+
+
+def conversation_object(conversation_id: str, created_at: int, metadata: JSON | None) -> JSON:
+    return {"id": conversation_id, "object": "conversation", "created_at": created_at, "metadata": metadata or {}}
+
+
+def group_of(object_id: str) -> str:
+    """The 16 hex digits that end a conversation's (or response's) id, and the ids of its items."""
+    return object_id[-16:]
+
+
+class ConversationsAPI:
+    """The real API's semantics; `lenient` makes an unknown conversation on first use, as threads are made."""
+
+    def __init__(self, store: Store, identity: Identity, *, lenient: bool = False) -> None:
+        self.store = store
+        self.identity = identity
+        self.lenient = lenient
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "createConversation": self.create_conversation,
+            "getConversation": self.get_conversation,
+            "updateConversation": self.update_conversation,
+            "deleteConversation": self.delete_conversation,
+            "listConversationItems": self.list_items,
+            "createConversationItems": self.create_items,
+            "getConversationItem": self.get_item,
+            "deleteConversationItem": self.delete_item,
+        }
+
+    def id_maker(self, group: str) -> NewId:
+        """Ids for the items of one conversation or response: their prefix, the time, the group's digits."""
+        return lambda prefix: self.identity.grouped_id(prefix, self.identity.now(), group)
+
+    async def conversation(self, project: str, conversation_id: str) -> JSON:
+        """The conversation, or its 404 (lenient mode: a new, empty one under that id)."""
+        found = await self.store.get_record(project, CONVERSATION, conversation_id)
+        if found is None and self.lenient:
+            made = conversation_object(conversation_id, self.identity.now(), None)
+            found = await self.store.add_record(project, CONVERSATION, conversation_id, made) or made
+        if found is None:
+            raise errors.conversation_not_found(conversation_id)
+        return found
+
+    async def items(self, project: str, conversation_id: str) -> list[JSON]:
+        """Every item of the conversation, oldest first: a response's context."""
+        page = await self.store.list_records(project, ITEM, conversation_id, EVERYTHING)
+        return [record["item"] for record in page.items]
+
+    async def append(self, project: str, conversation_id: str, items: list[JSON]) -> None:
+        for item in items:
+            record = {"conversation_id": conversation_id, "item": item}
+            await self.store.put_record(project, ITEM, item["id"], record, parent=conversation_id)
+
+    async def create_conversation(self, call: Call) -> JSON:
+        created_at = self.identity.now()
+        group = self.identity.group()
+        conversation_id = self.identity.grouped_id("conv", created_at, group)
+        new_id = self.id_maker(group)
+        items = [new_item(param, new_id) for param in call.body.get("items") or []]
+        conversation = conversation_object(conversation_id, created_at, call.body.get("metadata"))
+        await self.store.put_record(call.project, CONVERSATION, conversation_id, conversation)
+        await self.append(call.project, conversation_id, items)
+        return conversation
+
+    async def get_conversation(self, call: Call) -> JSON:
+        return await self.conversation(call.project, call.path["conversation_id"])
+
+    async def update_conversation(self, call: Call) -> JSON:
+        conversation_id = call.path["conversation_id"]
+        await self.conversation(call.project, conversation_id)
+        metadata = call.body["metadata"] or {}
+
+        def change(conversation: JSON) -> JSON:
+            # A set, not a merge: the update's metadata is the conversation's metadata.
+            conversation["metadata"] = metadata
+            return conversation
+
+        updated = await self.store.update_record(call.project, CONVERSATION, conversation_id, change)
+        if updated is None:
+            raise errors.conversation_not_found(conversation_id)
+        return updated
+
+    async def delete_conversation(self, call: Call) -> JSON:
+        conversation_id = call.path["conversation_id"]
+        await self.conversation(call.project, conversation_id)
+        # Its items go with it: no call reaches them once their conversation answers 404 (the responses that
+        # used them keep their own copies).
+        for item in await self.items(call.project, conversation_id):
+            await self.store.delete_record(call.project, ITEM, item["id"])
+        if not await self.store.delete_record(call.project, CONVERSATION, conversation_id):
+            raise errors.conversation_not_found(conversation_id)
+        return deleted_object(conversation_id, "conversation")
+
+    async def list_items(self, call: Call) -> JSON:
+        conversation_id = call.path["conversation_id"]
+        await self.conversation(call.project, conversation_id)
+        query = ListQuery(limit=call.query["limit"], order=call.query["order"], after=call.query.get("after"))
+        page = await self.store.list_records(call.project, ITEM, conversation_id, query)
+        include = included(call.query)
+        return list_object([shown(record["item"], include) for record in page.items], page.has_more)
+
+    async def create_items(self, call: Call) -> JSON:
+        conversation_id = call.path["conversation_id"]
+        await self.conversation(call.project, conversation_id)
+        new_id = self.id_maker(group_of(conversation_id))
+        items = [new_item(param, new_id) for param in call.body["items"]]
+        await self.append(call.project, conversation_id, items)
+        include = included(call.query)
+        return list_object([shown(item, include) for item in items], False)
+
+    async def _item(self, call: Call) -> JSON:
+        conversation_id, item_id = call.path["conversation_id"], call.path["item_id"]
+        await self.conversation(call.project, conversation_id)
+        record = await self.store.get_record(call.project, ITEM, item_id)
+        if record is None or record["conversation_id"] != conversation_id:
+            raise errors.item_not_found(item_id)
+        item: JSON = record["item"]
+        return item
+
+    async def get_item(self, call: Call) -> JSON:
+        return shown(await self._item(call), included(call.query))
+
+    async def delete_item(self, call: Call) -> JSON:
+        await self._item(call)
+        await self.store.delete_record(call.project, ITEM, call.path["item_id"])
+        # The real API answers the conversation, not a deletion object.
+        return await self.conversation(call.project, call.path["conversation_id"])
