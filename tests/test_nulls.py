@@ -35,6 +35,35 @@ TABLE = [
     ("createAssistant", "temperature", ACCEPTED),
     ("createAssistant", "top_p", ACCEPTED),
     ("createAssistant", "response_format", ACCEPTED),
+    ("createConversation", "metadata", ACCEPTED),
+    ("createConversation", "items", ACCEPTED),
+    ("createResponse", "input", REFUSED),
+    ("createResponse", "instructions", ACCEPTED),
+    ("createResponse", "conversation", ACCEPTED),
+    ("createResponse", "previous_response_id", ACCEPTED),
+    ("createResponse", "store", ACCEPTED),
+    ("createResponse", "background", ACCEPTED),
+    ("createResponse", "stream", ACCEPTED),
+    ("createResponse", "stream_options", ACCEPTED),
+    ("createResponse", "tools", REFUSED),
+    ("createResponse", "tool_choice", REFUSED),
+    ("createResponse", "parallel_tool_calls", ACCEPTED),
+    ("createResponse", "max_output_tokens", ACCEPTED),
+    ("createResponse", "max_tool_calls", ACCEPTED),
+    ("createResponse", "metadata", ACCEPTED),
+    ("createResponse", "temperature", ACCEPTED),
+    ("createResponse", "top_p", ACCEPTED),
+    ("createResponse", "top_logprobs", REFUSED),
+    ("createResponse", "include", ACCEPTED),
+    ("createResponse", "text", REFUSED),
+    ("createResponse", "reasoning", ACCEPTED),
+    ("createResponse", "truncation", ACCEPTED),
+    ("createResponse", "service_tier", ACCEPTED),
+    ("createResponse", "user", REFUSED),
+    ("createResponse", "safety_identifier", ACCEPTED),
+    ("createResponse", "prompt_cache_key", ACCEPTED),
+    ("createResponse", "prompt_cache_retention", ACCEPTED),
+    ("createResponse", "prompt", ACCEPTED),
     ("createMessage", "attachments", ACCEPTED),
     ("createMessage", "metadata", ACCEPTED),
     ("createRun", "model", ACCEPTED),
@@ -112,6 +141,7 @@ TABLE = [
 MINIMAL: dict[str, dict[str, Any]] = {
     "createMessage": {"role": "user", "content": "hi"},
     "createAssistant": {"model": "gpt-4o"},
+    "createResponse": {"model": "gpt-4o"},
     "createRun": {"assistant_id": "asst_x"},
     "createThreadAndRun": {"assistant_id": "asst_x"},
     "submitToolOuputsToRun": {"tool_outputs": []},
@@ -182,6 +212,10 @@ def test_null_means_absent_over_http(api: httpx.Client) -> None:
     assert batch.status_code == 200, batch.text
     modified = api.post(f"/vector_stores/{store['id']}", json={"name": None, "expires_after": None, "metadata": None})
     assert modified.status_code == 200 and (modified.json()["name"], modified.json()["expires_at"]) == (None, None)
+    nulls = ("instructions", "conversation", "previous_response_id", "store", "background", "stream", "reasoning")
+    answered = api.post("/responses", json={"model": "gpt-4o", "input": "hi", **dict.fromkeys(nulls)})
+    assert answered.status_code == 200 and answered.json()["store"] is True, answered.text
+    assert api.post("/conversations", json={"items": None, "metadata": None}).json()["metadata"] == {}
     refused = api.post("/vector_stores", json={"name": None})
     assert refused.status_code == 400
     assert refused.json()["error"]["message"] == "Invalid type for 'name': expected a string, but got null instead."
