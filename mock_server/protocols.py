@@ -3,8 +3,8 @@
 On either parser, uvicorn writes a response's head as soon as the app starts it and its body when it comes: two
 writes, so two TCP segments on a connection with TCP_NODELAY, and two wake-ups of the client, for every answer.
 The protocols here hand uvicorn a transport that holds what is written during one step of the event loop and
-sends it as one write when the step ends: measured on this machine, 1.25x the requests per second on
-create-thread and 1.5x on retrieve-thread. The bench's baseline runs on the same protocols.
+sends it as one write when the step ends: 1.1-1.2x the requests per CPU-second of uvicorn's own protocol on
+httptools + uvloop (`make bench`, its "Server stacks" table). The bench's baseline runs on the same protocols.
 """
 
 from __future__ import annotations
