@@ -10,9 +10,11 @@ httptools + uvloop (`make bench`, its "Server stacks" table). The bench's baseli
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 # Past this many bytes held, a write goes out at once: a large answer meets the transport's flow control (which
@@ -107,10 +109,35 @@ class HeldWrites(asyncio.Transport):
 # flow control was made from the real transport in `connection_made`, so pausing reads stays immediate.
 
 
+def unparsable(message: str) -> bytes:
+    """The answer to bytes the parser refuses (before any app sees them), in the API's envelope rather than
+    uvicorn's plain text; then the connection closes, as uvicorn's own answer does."""
+    body = orjson.dumps(
+        {
+            "error": {
+                "message": f"The request is not valid HTTP/1.1: {message.rstrip('.')}.",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": None,
+            }
+        }
+    )
+    head = (
+        b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
+        b"x-request-id: req_" + secrets.token_hex(16).encode() + b"\r\n"
+        b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n"
+    )
+    return head + body
+
+
 class CoalescingH11(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self.transport = HeldWrites(transport, asyncio.get_running_loop())
+
+    def send_400_response(self, msg: str) -> None:
+        self.transport.write(unparsable(msg))
+        self.transport.close()
 
 
 try:
@@ -123,3 +150,7 @@ else:
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             self.transport = HeldWrites(transport, asyncio.get_running_loop())
+
+        def send_400_response(self, msg: str) -> None:
+            self.transport.write(unparsable(msg))
+            self.transport.close()

@@ -23,6 +23,8 @@ class Case:
     status: int
     code: str | None = None
     message: str | None = None
+    # httptools refuses some requests that h11 lets through to the app: the answer is then the parser's 400.
+    status_on_httptools: int | None = None
 
 
 def post(path: str, body: bytes, content_type: str | None = "application/json", extra: str = "") -> bytes:
@@ -156,6 +158,14 @@ CASES = [
         405,
         None,
         None,
+        status_on_httptools=400,
+    ),
+    Case(
+        "not HTTP at all",
+        b"HELLO THERE\r\n\r\n",
+        400,
+        None,
+        "The request is not valid HTTP/1.1",
     ),
 ]
 
@@ -204,7 +214,9 @@ def hostile_server() -> Iterator[BackgroundServer]:
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_hostile_request_gets_a_clear_4xx(hostile_server: BackgroundServer, case: Case) -> None:
     status, headers, body = exchange(hostile_server, case.request)
-    assert status == case.status, body[:300]
+    parser = hostile_server.stack.http
+    expected = case.status_on_httptools if parser == "httptools" and case.status_on_httptools else case.status
+    assert status == expected, body[:300]
     assert headers["content-type"] == "application/json"
     assert headers["x-request-id"].startswith("req_")
     error = json.loads(body)["error"]
