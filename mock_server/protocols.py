@@ -130,14 +130,22 @@ def unparsable(message: str) -> bytes:
     return head + body
 
 
-class CoalescingH11(H11Protocol):
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+class OneWrite:
+    """What both parsers' protocols change: the held transport, and the API's envelope for unparsable bytes."""
+
+    transport: Any
+
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
         self.transport = HeldWrites(transport, asyncio.get_running_loop())
 
     def send_400_response(self, msg: str) -> None:
         self.transport.write(unparsable(msg))
         self.transport.close()
+
+
+class CoalescingH11(OneWrite, H11Protocol):  # type: ignore[misc]
+    pass
 
 
 try:
@@ -146,11 +154,5 @@ except ImportError:  # no httptools: the h11 one serves (mock_server/stack.py)
     pass
 else:
 
-    class CoalescingHttpTools(HttpToolsProtocol):
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self.transport = HeldWrites(transport, asyncio.get_running_loop())
-
-        def send_400_response(self, msg: str) -> None:
-            self.transport.write(unparsable(msg))
-            self.transport.close()
+    class CoalescingHttpTools(OneWrite, HttpToolsProtocol):  # type: ignore[misc]
+        pass
