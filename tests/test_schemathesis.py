@@ -20,7 +20,7 @@ SEED = 20260826
 KEY = "sk-contract-suite"
 # Enough for every phase to reach every operation and every check to run many times, while the whole of
 # `make test` stays under four minutes on two cores; `make fuzz` runs 500 per operation over HTTP.
-MAX_EXAMPLES = 10
+MAX_EXAMPLES = 7
 # The operations whose bodies hold input items (a conversation's, a response's `input`): the coverage phase
 # walks the same item schemas in each, and its negative half doubled this test's time. Here it generates the
 # valid half only; the fuzzing phase still sends them invalid bodies, and `make fuzz` runs every half.
