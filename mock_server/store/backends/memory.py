@@ -150,9 +150,9 @@ class MemoryStore(Store):
         with TooLarge, before anything goes, when thread `keep` (holding `held` bytes) would pass its share."""
         if self._max_bytes is None:
             return
-        if keep is not None and held + size > self._max_bytes // THREAD_SHARE:
+        if keep is not None and held + size > self._thread_room:
             # Else one client filling one thread would evict every other thread of every project.
-            raise TooLarge(held + size, self._max_bytes // THREAD_SHARE)
+            raise TooLarge(held + size, self._thread_room)
         room = self._max_bytes - self._blob_bytes
         if not self._evict_until_within(room - size, keep):
             # What cannot be evicted (assistants, the kept thread's runs, files) leaves no room.
