@@ -32,6 +32,7 @@ from .runs import ReplyBook, RunsAPI
 from .runs.pace import Pace
 from .settings import Settings
 from .store import Store, store_for
+from .streaming import Streams
 from .threads import ThreadsAPI
 from .vector_stores import ToolResources, VectorStoresAPI
 
@@ -65,10 +66,12 @@ class MockApp(Starlette):
             max_messages=settings.max_thread_messages,
         )
         self.replies = ReplyBook(list(settings.replies))
-        runs = RunsAPI(threads, self.replies, poll_after_ms=settings.poll_after_ms, pace=Pace.parse(settings.pace))
-        self.streams = runs.streams
+        # One set of streams for runs and responses: shutdown stops them all.
+        self.streams = Streams()
+        pace = Pace.parse(settings.pace)
+        runs = RunsAPI(threads, self.replies, poll_after_ms=settings.poll_after_ms, pace=pace, streams=self.streams)
         conversations = ConversationsAPI(self.store, self.identity, lenient=lenient)
-        responses = ResponsesAPI(conversations, self.replies, pace=Pace.parse(settings.pace))
+        responses = ResponsesAPI(conversations, self.replies, pace=pace, streams=self.streams)
         threads.message_guard = runs.refuse_message_during_run
         self.faults = FaultBook(settings.seed, settings.faults)
         self.journal = Journal(settings.journal_size, settings.max_body_size, max_bytes=self.shares.journal)

@@ -27,8 +27,6 @@ a thread's active-run marker is claimed with an insert-if-absent and released on
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import copy
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -41,6 +39,7 @@ from ..files.api import put_made_file
 from ..files.objects import png
 from ..ids import Identity
 from ..store import JSON, UPDATE_ATTEMPTS, Contention, Store, Versioned
+from ..streaming import Watch, pause
 from ..threads.objects import message_object
 from ..vector_stores.search import search
 from .objects import (
@@ -75,9 +74,6 @@ ACTIVE = "active_run"
 ACTIVE_STATUSES = frozenset({"queued", "in_progress", "requires_action", "cancelling"})
 # Where the SDK's poll helper stops; a stream stops there too.
 STOP_STATUSES = frozenset({"requires_action", "cancelled", "completed", "failed", "expired", "incomplete"})
-# How often a stream's driver looks at its run while nothing is due, for changes made by another process
-# (a change made in this one wakes it at once).
-WATCH_INTERVAL = 0.25
 
 
 def snapshot(obj: JSON) -> JSON:
@@ -104,7 +100,7 @@ class RunMachine:
         self.store = store
         self.identity = identity
         # The runs a stream's driver in this process waits on, each woken by any write to its run made here.
-        self._watched: dict[str, asyncio.Event] = {}
+        self.watch = Watch()
 
     async def _move(
         self, project: str, held: Versioned, transition: Transition, *, driver: bool = False
@@ -124,9 +120,8 @@ class RunMachine:
             version = await self.store.replace_record(project, RUN, run_id, held.data, held.version)
             if version is not None:
                 held.version = version
-                watched = None if driver else self._watched.get(run_id)
-                if watched is not None:
-                    watched.set()
+                if not driver:
+                    self.watch.wake(run_id)
                 await self._write_after(project, held.data, outcome)
                 return outcome.events
             fresh = await self.store.read_record(project, RUN, run_id)
@@ -529,26 +524,18 @@ class RunMachine:
         """The events of a run with a stream attached (`record["log"]` set), in order, as they happen, until
         the run stops where a poller would: its own transitions, each when due, and those of anyone else."""
         run_id = held.data["run"]["id"]
-        watched = self._watched.setdefault(run_id, asyncio.Event())
-        try:
+        with self.watch.watching(run_id) as woken:
             while True:
                 events = await self._move(project, held, self._drive, driver=True)
                 if events:
                     yield events
                 if held.data.get("log") is None:
                     return
-                wait = next_due(held.data) - time.time()
-                if wait > 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(watched.wait(), min(wait, WATCH_INTERVAL))
-                # Cleared before the read: a write after it is either in what is read or wakes the next wait.
-                watched.clear()
+                await pause(woken, next_due(held.data))
                 fresh = await self.store.read_record(project, RUN, run_id)
                 if fresh is None:
                     raise errors.not_found("run", run_id)
                 held.data, held.version = fresh.data, fresh.version
-        finally:
-            self._watched.pop(run_id, None)
 
     async def _drive(self, project: str, record: JSON) -> Effects | None:
         """The driver's transition: the events others logged, then its own move if one is due; the log is
