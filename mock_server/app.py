@@ -71,7 +71,7 @@ class MockApp(Starlette):
         pace = Pace.parse(settings.pace)
         runs = RunsAPI(threads, self.replies, poll_after_ms=settings.poll_after_ms, pace=pace, streams=self.streams)
         conversations = ConversationsAPI(self.store, self.identity, lenient=lenient)
-        responses = ResponsesAPI(conversations, self.replies, pace=pace, streams=self.streams)
+        responses = ResponsesAPI(conversations, threads.resources, self.replies, pace=pace, streams=self.streams)
         threads.message_guard = runs.refuse_message_during_run
         self.faults = FaultBook(settings.seed, settings.faults)
         self.journal = Journal(settings.journal_size, settings.max_body_size, max_bytes=self.shares.journal)

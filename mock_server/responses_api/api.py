@@ -37,11 +37,14 @@ from ..runs.api import parsed_pace, requested_pace
 from ..runs.objects import count_tokens, first_tokens
 from ..runs.pace import INSTANT, Pace
 from ..runs.replies import ReplyBook, ReplyRule, plan_for
+from ..runs.tools import searched
 from ..store import JSON, UPDATE_ATTEMPTS, Contention, ListQuery, page_of
 from ..streaming import Streams, Watch
 from ..types import Call, Handler
+from ..vector_stores import ToolResources
 from .objects import FINISHED_KEYS, response_object, unfinished, usage_object
 from .stream import Drive, events, numbered, padded, timeline
+from .tools import citation, file_search_tool, search_settings, searched_item
 
 RESPONSE = "response"
 # A function call a response made, by its call_id: the reply its output gets (the rule's `then`).
@@ -56,12 +59,14 @@ class ResponsesAPI:
     def __init__(
         self,
         conversations: ConversationsAPI,
+        resources: ToolResources,
         replies: ReplyBook,
         *,
         pace: Pace = INSTANT,
         streams: Streams | None = None,
     ) -> None:
         self.conversations = conversations
+        self.resources = resources
         self.store = conversations.store
         self.identity = conversations.identity
         self.lenient = conversations.lenient
@@ -119,6 +124,13 @@ class ResponsesAPI:
         if conversation_id is not None:
             await self.conversations.conversation(project, conversation_id)
             context = await self.conversations.items(project, conversation_id)
+        search_tool = file_search_tool(body.get("tools") or [])
+        if search_tool is not None:
+            index, tool = search_tool
+            for inner, store_id in enumerate(tool["vector_store_ids"]):
+                await self.resources.vector_stores.known_store(
+                    project, store_id, f"tools[{index}].vector_store_ids[{inner}]"
+                )
         # A response's items share its id's last digits; in a conversation, the conversation's.
         group = group_of(conversation_id) if conversation_id is not None else self.identity.group()
         created_at = self.identity.now()
@@ -133,18 +145,22 @@ class ResponsesAPI:
         if not self.lenient:
             check_calls(everything)
         rule, plan = await self._plan(project, everything)
+        if search_tool is not None and plan["outcome"] == "reply" and body.get("tool_choice") != "none":
+            await self._search(project, plan, search_tool[1], last_user_text(everything)[0], rule)
         instructions = body.get("instructions") or ""
         prompt_tokens = sum(count_tokens(item_text(item)) for item in everything) + count_tokens(instructions)
         if response["background"] and not response["store"]:
             raise errors.background_needs_store()
         self._answer(response, plan, prompt_tokens, new_id)
-        listed = events(response)
         start = time.time()
         hold = 0.0 if rule is None else rule.seconds
-        due = timeline([place for place, _ in listed], start, start + hold, self._pace(rule, header))
+        places = [place for place, _ in events(response)]
+        due = timeline(places, start, start + hold, self._pace(rule, header))
         if (response["background"] or body.get("stream")) and response["status"] == "completed":
             # Ended when its timeline ends, however late a poll finds it.
             response["completed_at"] = response["created_at"] + round(due[-1] - start)
+        # What the client sees: a file_search call's results only when `include` asks for them.
+        visible = shown_response(response, set(body.get("include") or ()))
         for item in response["output"]:
             if item["type"] == "function_call":
                 await self.store.put_record(project, CALL, item["call_id"], {"then": plan["then"]})
@@ -154,13 +170,23 @@ class ResponsesAPI:
             "context": context if conversation_id is not None else None,
         }
         if body.get("stream") or response["background"]:
-            return await self._unfinished(project, record, numbered(listed), due, rule, body)
+            return await self._unfinished(project, record, numbered(events(visible)), due, rule, body)
         if due[-1] > start:
             await asyncio.sleep(due[-1] - start)
         if response["store"]:
             await self.store.put_record(project, RESPONSE, response["id"], record)
         await self._finished(project, record)
-        return response
+        return visible
+
+    async def _search(self, project: str, plan: JSON, tool: JSON, query: str, rule: ReplyRule | None) -> None:
+        """The file_search the response makes before it answers, its results put in the plan (see tools.py)."""
+        settings = search_settings(tool, query, rule)
+        if settings is None:
+            return
+        if "results" not in settings:
+            named = {"file_search": {"vector_store_ids": tool["vector_store_ids"]}}
+            settings["stores"] = await self.resources.searchable(project, named)
+        plan["file_search"] = {"query": query, "found": await searched(self.store, project, settings)}
 
     async def _unfinished(
         self, project: str, record: JSON, numbered: list[JSON], due: list[float], rule: ReplyRule | None, body: JSON
@@ -276,6 +302,10 @@ class ResponsesAPI:
             response["usage"] = usage_object(prompt_tokens, completion)
             return
         text: str = plan["text"]
+        call = searched_item(plan, new_id)
+        best = None if call is None or not call["results"] else call["results"][0]
+        if best is not None and plan.get("quote") and best["text"]:
+            text = best["text"]
         reason = plan.get("reason")
         limit = response["max_output_tokens"]
         if reason is None and limit is not None and count_tokens(text) > limit:
@@ -283,8 +313,10 @@ class ResponsesAPI:
         elif reason is not None:
             text = first_tokens(text, max(1, count_tokens(text) // 2))
         status = "completed" if reason is None else "incomplete"
-        message = message_item(new_id("msg"), "assistant", [output_text(text)], status)
-        response.update(status=status, output=[message], usage=usage_object(prompt_tokens, count_tokens(text)))
+        annotations = [] if best is None else [citation(text, best)]
+        message = message_item(new_id("msg"), "assistant", [output_text(text, annotations)], status)
+        output = [message] if call is None else [call, message]
+        response.update(status=status, output=output, usage=usage_object(prompt_tokens, count_tokens(text)))
         if reason is None:
             response["completed_at"] = now
         else:
@@ -300,9 +332,7 @@ class ResponsesAPI:
         if call.query.get("stream") is True:
             return await self._resume(call)
         record = await self._advance(call.project, call.path["response_id"])
-        response: JSON = record["response"]
-        include = included(call.query)
-        return {**response, "output": [shown(item, include) for item in response["output"]]}
+        return shown_response(record["response"], included(call.query))
 
     async def _resume(self, call: Call) -> Response:
         """`stream=true`: a background response's events after `starting_after` (all of them without it, as
@@ -402,3 +432,8 @@ def moved(record: JSON, driven: bool) -> bool:
         return changed
     response.update(record.pop("pending"), service_tier="default")
     return True
+
+
+def shown_response(response: JSON, include: set[str]) -> JSON:
+    """The response as an answer shows it: its items as `include` asks (see `conversations/items.py:shown`)."""
+    return {**response, "output": [shown(item, include) for item in response["output"]]}

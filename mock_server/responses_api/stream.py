@@ -5,8 +5,11 @@ and one line of JSON whose `type` is the same and whose `sequence_number` counts
       response.created queued, response.queued, response.in_progress), then per output item:
     a message: response.output_item.added, response.content_part.added, one response.output_text.delta a
       word, response.output_text.done, response.content_part.done, response.output_item.done;
+      (a citation: response.output_text.annotation.added after the delta that reaches its index);
     a function call: response.output_item.added (arguments ""), response.function_call_arguments.delta,
       response.function_call_arguments.done (no `name`, as the live API sends it), response.output_item.done;
+    a file_search call: response.output_item.added (queries [], results null),
+      response.file_search_call.in_progress, .searching, .completed, response.output_item.done;
     then response.completed, response.incomplete or response.failed (the whole response).
 
 What a response says is decided when the request arrives; when each event happens is its timeline, a run's
@@ -75,10 +78,22 @@ def item_events(index: int, item: JSON) -> list[JSON]:
             at = {**where, "content_index": content_index}
             empty = {**part, "text": "", "annotations": []}
             made.append({"type": "response.content_part.added", **at, "part": empty})
+            # Each annotation once the deltas reach the character it cites, as the recorded stream sent it.
+            waiting = list(enumerate(part.get("annotations") or []))
+            sent = 0
             for piece in PIECE.findall(part["text"]):
                 made.append({"type": "response.output_text.delta", **at, "delta": piece, "logprobs": []})
+                sent += len(piece)
+                while waiting and waiting[0][1].get("index", 0) <= sent:
+                    made.append(annotation_added(at, *waiting.pop(0)))
+            made += [annotation_added(at, *left) for left in waiting]
             made.append({"type": "response.output_text.done", **at, "text": part["text"], "logprobs": []})
             made.append({"type": "response.content_part.done", **at, "part": part})
+    elif item["type"] == "file_search_call":
+        started = {**item, "status": "in_progress", "queries": [], "results": None}
+        made.append({"type": "response.output_item.added", "output_index": index, "item": started})
+        for phase in ("in_progress", "searching", "completed"):
+            made.append({"type": f"response.file_search_call.{phase}", **where})
     else:
         started = {**item, "status": "in_progress", "arguments": ""}
         made.append({"type": "response.output_item.added", "output_index": index, "item": started})
@@ -86,6 +101,10 @@ def item_events(index: int, item: JSON) -> list[JSON]:
         made.append({"type": "response.function_call_arguments.done", **where, "arguments": item["arguments"]})
     made.append({"type": "response.output_item.done", "output_index": index, "item": item})
     return made
+
+
+def annotation_added(at: JSON, index: int, annotation: JSON) -> JSON:
+    return {"type": "response.output_text.annotation.added", **at, "annotation_index": index, "annotation": annotation}
 
 
 def timeline(places: list[str], start: float, answer_at: float, pace: Pace) -> list[float]:

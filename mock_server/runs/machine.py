@@ -34,14 +34,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import errors
-from ..files import FILE
 from ..files.api import put_made_file
 from ..files.objects import png
 from ..ids import Identity
 from ..store import JSON, UPDATE_ATTEMPTS, Contention, Store, Versioned
 from ..streaming import Watch, pause
 from ..threads.objects import message_object
-from ..vector_stores.search import search
 from .objects import (
     count_tokens,
     first_tokens,
@@ -58,8 +56,7 @@ from .tools import (
     file_search_deltas,
     fitting,
     quoted,
-    scripted_result,
-    search_result,
+    searched,
     shown_step,
     streamed_annotation,
     text_pieces,
@@ -259,7 +256,7 @@ class RunMachine:
         text: str = plan["text"]
         cited = image = None
         if plan.get("file_search") is not None:
-            results = await self._searched(project, plan["file_search"])
+            results = await searched(self.store, project, plan["file_search"])
             call = file_search_call(self.identity.new_id("call"), plan["file_search"]["ranking_options"], results)
             self._run_tool(record, call, file_search_deltas(call), count_tokens(plan["file_search"]["query"]), begun)
             cited = results[0] if results else None
@@ -319,25 +316,6 @@ class RunMachine:
             "reason": reason,
         }
         return answer, begun
-
-    async def _searched(self, project: str, settings: JSON) -> list[JSON]:
-        """A file_search's results: those its reply rule scripts, or what the vector stores hold for the query."""
-        scripted = settings.get("results")
-        if scripted is not None:
-            results = []
-            for result in scripted:
-                found = await self.store.get_record(project, FILE, result["file_id"])
-                results.append(scripted_result(result, found["filename"] if found else result["file_id"]))
-            return results
-        hits = await search(
-            self.store,
-            project,
-            settings["stores"],
-            settings["query"],
-            settings["max_results"],
-            score_threshold=settings["ranking_options"]["score_threshold"],
-        )
-        return [search_result(hit) for hit in hits]
 
     def _run_tool(self, record: JSON, call: JSON, deltas: list[JSON], completion: int, begun: Effects) -> None:
         """A built-in tool's step, made and completed at once: its events and the step itself join `begun`."""
