@@ -34,6 +34,7 @@ from ..conversations.items import (
 from ..errors import APIError
 from ..objects import deleted_object, list_object
 from ..runs.api import parsed_pace, requested_pace
+from ..runs.formats import structured
 from ..runs.objects import count_tokens, first_tokens
 from ..runs.pace import INSTANT, Pace
 from ..runs.replies import ReplyBook, ReplyRule, plan_for
@@ -145,6 +146,7 @@ class ResponsesAPI:
         if not self.lenient:
             check_calls(everything)
         rule, plan = await self._plan(project, everything)
+        plan = structured(plan, (body.get("text") or {}).get("format"))
         if search_tool is not None and plan["outcome"] == "reply" and body.get("tool_choice") != "none":
             await self._search(project, plan, search_tool[1], last_user_text(everything)[0], rule)
         instructions = body.get("instructions") or ""

@@ -14,6 +14,7 @@ from ..store import JSON, ListQuery, Versioned
 from ..streaming import Streams
 from ..threads import ThreadsAPI
 from ..types import Call, Handler
+from .formats import structured
 from .machine import ACTIVE, RUN, STEP, STOP_STATUSES, Event, RunMachine, pace_data, snapshot
 from .objects import assistant_object, count_tokens, finished_run, finished_step, message_text, run_object
 from .pace import EXAMPLE, HEADER, INSTANT, Pace
@@ -189,7 +190,7 @@ class RunsAPI:
             run["tool_resources"] = resources
         header_pace = requested_pace(call)
         rule = self.replies.choose(text, assistant)
-        plan = plan_for(rule, text)
+        plan = structured(plan_for(rule, text), run["response_format"])
         if plan["outcome"] == "reply":
             thread = await self.store.get_thread(project, thread_id)
             searched = [assistant["tool_resources"] if resources is None else resources]

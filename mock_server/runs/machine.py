@@ -40,6 +40,7 @@ from ..ids import Identity
 from ..store import JSON, UPDATE_ATTEMPTS, Contention, Store, Versioned
 from ..streaming import Watch, pause
 from ..threads.objects import message_object
+from .formats import structured
 from .objects import (
     count_tokens,
     first_tokens,
@@ -271,7 +272,8 @@ class RunMachine:
                 outputs.append({"type": "image", "image": {"file_id": image["id"]}})
             call = code_interpreter_call(self.identity.new_id("call"), code["input"], outputs)
             self._run_tool(record, call, code_interpreter_deltas(call), count_tokens(code["input"]), begun)
-        text, annotations = cited_text(text, cited, image)
+        # A structured answer stays the JSON it is: no citation marker or image link is written into it.
+        text, annotations = cited_text(text, cited, image) if not plan.get("structured") else (text, [])
         reason = plan.get("reason")
         limit = run.get("max_completion_tokens")
         if reason is None and limit is not None and count_tokens(text) > limit:
@@ -389,7 +391,7 @@ class RunMachine:
         step, calls = answer["step"], answer["calls"]
         step["step_details"]["tool_calls"] = calls
         record["step_id"] = step["id"]
-        record["plan"] = {"outcome": "reply", "text": plan["then"]}
+        record["plan"] = structured({"outcome": "reply", "text": plan["then"]}, run.get("response_format"))
         record["pending_completion"] = sum(count_tokens(c["function"]["arguments"]) for c in calls)
         run["required_action"] = {
             "type": "submit_tool_outputs",

@@ -5,14 +5,16 @@ its events), and `text.format` json_schema answers (parsed by `client.responses.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import openai
 import pytest
 from openai import AsyncOpenAI, OpenAI
+from pydantic import BaseModel
 
 from mock_server import MockApp, Settings, create_app
 from mock_server.server import BackgroundServer
@@ -124,3 +126,87 @@ def test_file_search_with_the_async_client(server: BackgroundServer[MockApp], st
             assert response.output[1].content[0].annotations[0].file_id == store["refunds"]  # type: ignore[union-attr]
 
     asyncio.run(scenario())
+
+
+class Forecast(BaseModel):
+    city: str
+    degrees: int
+    kind: Literal["sunny", "rainy"]
+    tags: list[str]
+    wind: Wind | None
+
+
+class Wind(BaseModel):
+    speed: float
+    direction: str
+
+
+Forecast.model_rebuild()
+FORECAST_SCHEMA: Any = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}, "degrees": {"type": "integer", "minimum": -50, "maximum": 60}},
+    "required": ["city", "degrees"],
+    "additionalProperties": False,
+}
+
+
+def test_json_schema_answers_parse_and_a_rule_that_breaks_the_schema_fails_the_response(
+    server: BackgroundServer[MockApp], client: OpenAI
+) -> None:
+    if not hasattr(client.responses, "parse"):
+        pytest.fail(f"openai {openai.__version__} has no responses.parse")
+    # No rule gives JSON: an instance made from the schema, its free strings the reply's words.
+    made = client.responses.parse(model="gpt-4o", input="Weather in Oslo?", text_format=Forecast)
+    parsed = made.output_parsed
+    assert parsed is not None and parsed.city == 'You said: "Weather in Oslo?"'
+    assert (parsed.degrees, parsed.kind, parsed.tags) == (0, "sunny", ['You said: "Weather in Oslo?"'])
+    assert parsed.wind is not None and parsed.wind.speed == 0.0
+    assert made.text.format is not None and made.text.format.type == "json_schema"
+
+    add_reply(
+        server,
+        match="forecast for Bergen",
+        reply='{"city": "Bergen", "degrees": 7, "kind": "rainy", "tags": [], "wind": null}',
+    )
+    bergen = client.responses.parse(model="gpt-4o", input="The forecast for Bergen?", text_format=Forecast)
+    assert bergen.output_parsed == Forecast(city="Bergen", degrees=7, kind="rainy", tags=[], wind=None)
+
+    add_reply(
+        server,
+        match="forecast for Tromso",
+        reply='{"city": "Tromso", "degrees": "cold", "kind": "sunny", "tags": [], "wind": null}',
+    )
+    broken = client.responses.parse(model="gpt-4o", input="The forecast for Tromso?", text_format=Forecast)
+    assert broken.status == "failed" and broken.output == [] and broken.error is not None
+    assert broken.error.code == "server_error"
+    assert broken.error.message.startswith("The reply rule's JSON does not match the schema 'Forecast': ")
+    assert "'cold' is not of type 'integer' (at /degrees)" in broken.error.message
+
+    as_object = client.responses.create(model="gpt-4o", input="Any object.", text={"format": {"type": "json_object"}})
+    assert json.loads(as_object.output_text) == {"text": 'You said: "Any object."'}
+
+
+def test_one_function_shapes_a_run_s_response_format_too(server: BackgroundServer[MockApp], client: OpenAI) -> None:
+    add_reply(server, match="city of Paris", reply='{"city": "Paris", "degrees": 21}')
+    add_reply(server, match="city of Rome", reply='{"city": "Rome", "degrees": 99}')
+    response_format: Any = {"type": "json_schema", "json_schema": {"name": "forecast", "schema": FORECAST_SCHEMA}}
+    assistant = client.beta.assistants.create(model="gpt-4o")
+    answers = []
+    for question in ("The city of Paris?", "Any city?", "The city of Rome?"):
+        thread = client.beta.threads.create(messages=[{"role": "user", "content": question}])
+        run = client.beta.threads.runs.create_and_poll(
+            thread_id=thread.id, assistant_id=assistant.id, response_format=response_format, poll_interval_ms=5
+        )
+        if run.status == "completed":
+            answers.append(json.loads(client.beta.threads.messages.list(thread.id).data[0].content[0].text.value))  # type: ignore[union-attr]
+        else:
+            answers.append(run.last_error.message if run.last_error else run.status)
+    assert answers[0] == {"city": "Paris", "degrees": 21}
+    assert answers[1] == {"city": 'You said: "Any city?"', "degrees": 0}
+    assert answers[2] == (
+        "The reply rule's JSON does not match the schema 'forecast': 99 is greater than the maximum of 60 (at /degrees)"
+    )
+    # The response under the same schema gets the same answer from the same rule.
+    text: Any = {"format": {"type": "json_schema", "name": "forecast", "schema": FORECAST_SCHEMA, "strict": True}}
+    response = client.responses.create(model="gpt-4o", input="The city of Paris?", text=text)
+    assert json.loads(response.output_text) == answers[0]
