@@ -372,11 +372,14 @@ class ResponsesAPI:
             if response["status"] not in ("queued", "in_progress"):
                 raise errors.cannot_cancel_response(response["status"])
             record.pop("pending", None)
+            was = response["status"]
             response.update(status="cancelled", service_tier="default")
             if "events" in record:
-                # Its stream ends with the events it had sent (a replay too).
-                kept = sum(due <= time.time() for due in record["due"])
-                record.update(events=record["events"][:kept], due=record["due"][:kept])
+                # Its streams (a replay too) end with the events it had made, never its end: a queued one's
+                # first two, a running one's those due by now.
+                due = record["due"]
+                kept = 2 if was == "queued" else min(sum(at <= time.time() for at in due), len(due) - 1)
+                record.update(events=record["events"][:kept], due=due[:kept])
             if await self.store.replace_record(project, RESPONSE, response_id, record, held.version) is not None:
                 self.watch.wake(response_id)
                 return response

@@ -142,6 +142,11 @@ def test_a_cancel_ends_a_background_stream(client: OpenAI) -> None:
     replayed = [event.type for event in client.responses.retrieve(response_id, stream=True)]
     assert replayed == seen
     assert client.responses.retrieve(response_id).status == "cancelled"
+    # Cancelled while queued (never polled): its stream is its queue, and nothing of an answer.
+    queued = client.responses.create(model="gpt-4o", input="Count never.", background=True)
+    client.responses.cancel(queued.id)
+    names = [event.type for event in client.responses.retrieve(queued.id, stream=True)]
+    assert names == ["response.created", "response.queued"]
 
 
 def test_only_a_background_response_streams_again(client: OpenAI) -> None:
