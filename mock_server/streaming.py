@@ -75,26 +75,27 @@ class Streams:
 
 
 class Watch:
-    """The objects a stream's driver in this process waits on, by id, each woken by a write made here."""
+    """The objects the stream drivers in this process wait on, by id (a response may have its first stream
+    and a replay at once): each driver woken by a write made here."""
 
     def __init__(self) -> None:
-        self._woken: dict[str, asyncio.Event] = {}
+        self._woken: dict[str, set[asyncio.Event]] = {}
 
     @contextlib.contextmanager
     def watching(self, key: str) -> Iterator[asyncio.Event]:
-        woken = self._woken.setdefault(key, asyncio.Event())
+        woken = asyncio.Event()
+        self._woken.setdefault(key, set()).add(woken)
         try:
             yield woken
         finally:
-            self._woken.pop(key, None)
+            waiting = self._woken.get(key, set())
+            waiting.discard(woken)
+            if not waiting:
+                self._woken.pop(key, None)
 
     def wake(self, key: str) -> None:
-        woken = self._woken.get(key)
-        if woken is not None:
+        for woken in self._woken.get(key, ()):
             woken.set()
-
-    def watched(self, key: str) -> bool:
-        return key in self._woken
 
 
 async def pause(woken: asyncio.Event, due: float) -> None:

@@ -67,7 +67,8 @@ def test_a_stream_moves_over_time_and_a_retrieve_sees_it_in_progress(client: Ope
     ]
     deltas = [at for event, at in arrivals if event.type == "response.output_text.delta"]
     # Spread as the pace says (lower bounds only: a loaded machine is late, never early).
-    assert deltas[0] >= 0.5 and deltas[-1] - deltas[0] >= 7 / 40 * 0.9
+    # (each is sent when due, so it arrives no sooner; a late reader may get several at once).
+    assert deltas[0] >= 0.5 and deltas[-1] >= 0.5 + 7 / 40
     final = events[-1]
     assert final.type == "response.completed" and final.response.output_text == TEXT
     assert all(getattr(event, "obfuscation", None) for event in events if event.type.endswith(".delta"))
@@ -137,8 +138,8 @@ def test_a_cancel_ends_a_background_stream(client: OpenAI) -> None:
             if seen.count("response.output_text.delta") == 2:
                 assert client.responses.cancel(response_id).status == "cancelled"
     # The stream stopped with what it had sent, with no end of its own; a replay stops there too.
-    assert "response.completed" not in seen and seen[-1] == "response.output_text.delta"
-    assert seen.count("response.output_text.delta") <= 3
+    # (how many deltas came before the cancel depends on the machine's load: the end never does).
+    assert "response.completed" not in seen and seen.count("response.output_text.delta") >= 2
     replayed = [event.type for event in client.responses.retrieve(response_id, stream=True)]
     assert replayed == seen
     assert client.responses.retrieve(response_id).status == "cancelled"
