@@ -16,6 +16,7 @@ import pytest
 from openai import AsyncOpenAI, OpenAI
 
 from mock_server import MockApp, Settings, create_app
+from mock_server.responses_api import api as responses_api
 from mock_server.server import BackgroundServer
 
 pytestmark = [pytest.mark.sdk, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -186,3 +187,14 @@ def test_the_same_with_the_async_client(server: BackgroundServer[MockApp]) -> No
                 assert (await live.get_final_response()).output_text == TEXT
 
     asyncio.run(scenario())
+
+
+def test_a_response_too_old_is_not_streamed_again(client: OpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    queued = client.responses.create(model="gpt-4o", input="Count later.", background=True)
+    # Five minutes, shortened to none: the server runs in this process and reads the limit when asked.
+    monkeypatch.setattr(responses_api, "STREAMABLE_SECONDS", -1)
+    with pytest.raises(
+        openai.BadRequestError,
+        match=re.escape("This response can no longer be streamed because it is more than 5 minutes old"),
+    ):
+        client.responses.retrieve(queued.id, stream=True)
