@@ -11,19 +11,22 @@ from typing import Any
 import yaml
 
 CONTRACT_NAME = "openai-threads.yaml"
+# The operations only Azure AI Foundry's agents service served, over the contract's components (azure.py).
+FOUNDRY_OVERLAY_NAME = "foundry-agents.yaml"
 # libyaml's loader parses the contract ten times faster than the pure-Python one.
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 BODY_MEDIA_TYPES = ("application/json", "multipart/form-data")
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
-def default_contract_path() -> Path:
-    """The contract shipped inside the installed package, else the one in a source checkout."""
+def default_contract_path(name: str = CONTRACT_NAME) -> Path:
+    """The contract (or another file of contracts/) shipped inside the installed package, else the one in a
+    source checkout."""
     package = Path(__file__).resolve().parent.parent
-    for candidate in (package / "contracts" / CONTRACT_NAME, package.parent / "contracts" / CONTRACT_NAME):
+    for candidate in (package / "contracts" / name, package.parent / "contracts" / name):
         if candidate.is_file():
             return candidate
-    raise FileNotFoundError(f"contract {CONTRACT_NAME} not found next to {package}")
+    raise FileNotFoundError(f"contract {name} not found next to {package}")
 
 
 @dataclass(frozen=True)
@@ -78,12 +81,13 @@ def resolve_refs(node: Any, root: dict[str, Any], seen: tuple[str, ...] = ()) ->
 class Contract:
     """The parsed contract, its raw text, and its operations by id and by path."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, document: dict[str, Any] | None = None) -> None:
         self.path = path or default_contract_path()
         self.text = self.path.read_text(encoding="utf-8")
-        self.document: dict[str, Any] = yaml.load(self.text, Loader=YAML_LOADER)
+        self.document: dict[str, Any] = document or yaml.load(self.text, Loader=YAML_LOADER)
         self.operations: dict[str, Operation] = {}
         self.paths: dict[str, dict[str, Operation]] = {}
+        self._overlays: dict[Path, Contract] = {}
         for template, item in self.document["paths"].items():
             shared = item.get("parameters", [])
             by_method: dict[str, Operation] = {}
@@ -116,6 +120,21 @@ class Contract:
             body_media_type=media_type,
             responses=resolved.get("responses", {}),
         )
+
+    def overlay(self, path: Path) -> Contract:
+        """The operations of an overlay (a file of contracts/ with paths of its own, whose `$ref`s may name
+        this contract's components), resolved against both: a contract of the overlay's operations alone. Made
+        once per contract and overlay, as the contract is parsed once."""
+        if (made := self._overlays.get(path)) is not None:
+            return made
+        text = path.read_text(encoding="utf-8")
+        extra: dict[str, Any] = yaml.load(text, Loader=YAML_LOADER)
+        components = {
+            kind: {**self.document["components"].get(kind, {}), **extra.get("components", {}).get(kind, {})}
+            for kind in {*self.document["components"], *extra.get("components", {})}
+        }
+        made = self._overlays[path] = Contract(path, {**extra, "components": components})
+        return made
 
     @classmethod
     def load(cls, path: Path | None = None) -> Contract:

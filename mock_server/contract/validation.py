@@ -149,7 +149,7 @@ class OperationValidator:
             return {}
         if len(raw) > self.max_body_size:
             raise errors.body_too_large(self.max_body_size)
-        if raw.strip() == b"":
+        if not raw:
             body: Any = {}
         else:
             if content_type is None:
