@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import copy
 import functools
+import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 import yaml
 
 CONTRACT_NAME = "openai-threads.yaml"
@@ -59,23 +61,61 @@ class Operation:
         return schema if isinstance(schema, dict) else None
 
 
-def resolve_refs(node: Any, root: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
-    """Inline every local `$ref` (the contract has no recursive schemas)."""
+def resolve_refs(
+    node: Any, root: dict[str, Any], seen: tuple[str, ...] = (), done: dict[str, Any] | None = None
+) -> Any:
+    """Inline every local `$ref` (the contract has no recursive schemas). Nothing of `root` is shared with the
+    result; given `done`, a component is resolved once and its result shared by every place that names it
+    (the contract's parsed schemas are read, never changed)."""
     if isinstance(node, dict):
         ref = node.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/"):
             if ref in seen:
                 raise ValueError(f"recursive $ref {ref}")
-            target: Any = root
-            for part in ref[2:].split("/"):
-                target = target[part.replace("~1", "/").replace("~0", "~")]
+            resolved = None if done is None else done.get(ref)
+            if resolved is None:
+                target: Any = root
+                for part in ref[2:].split("/"):
+                    target = target[part.replace("~1", "/").replace("~0", "~")]
+                resolved = resolve_refs(target, root, (*seen, ref), done)
+                if done is not None:
+                    done[ref] = resolved
+            if len(node) == 1:
+                return resolved
             siblings = {k: v for k, v in node.items() if k != "$ref"}
-            resolved = resolve_refs(copy.deepcopy(target), root, (*seen, ref))
-            return {**resolved, **resolve_refs(siblings, root, seen)} if siblings else resolved
-        return {key: resolve_refs(value, root, seen) for key, value in node.items()}
+            return {**resolved, **resolve_refs(siblings, root, seen, done)}
+        return {key: resolve_refs(value, root, seen, done) for key, value in node.items()}
     if isinstance(node, list):
-        return [resolve_refs(item, root, seen) for item in node]
+        return [resolve_refs(item, root, seen, done) for item in node]
     return node
+
+
+def cache_directory() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "threads-mock"
+
+
+def parse_yaml(text: str) -> dict[str, Any]:
+    """The YAML document, read from a JSON copy in the user's cache made from this very text when there is one.
+    Building the objects from libyaml's events was two thirds of the mock's start-up; orjson reads the same
+    document in a fortieth of the time. A document JSON cannot hold as it is (a key that is no string) is never
+    copied; a cache that cannot be read or written is passed by."""
+    copy = cache_directory() / f"contract-{hashlib.sha256(text.encode()).hexdigest()}.json"
+    try:
+        cached: dict[str, Any] = orjson.loads(copy.read_bytes())
+        return cached
+    except (OSError, orjson.JSONDecodeError):
+        pass
+    document: dict[str, Any] = yaml.load(text, Loader=YAML_LOADER)
+    try:
+        written = orjson.dumps(document)
+        if orjson.loads(written) == document:
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            partial = copy.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_bytes(written)
+            partial.replace(copy)
+    except (OSError, TypeError):
+        pass
+    return document
 
 
 class Contract:
@@ -84,10 +124,11 @@ class Contract:
     def __init__(self, path: Path | None = None, document: dict[str, Any] | None = None) -> None:
         self.path = path or default_contract_path()
         self.text = self.path.read_text(encoding="utf-8")
-        self.document: dict[str, Any] = document or yaml.load(self.text, Loader=YAML_LOADER)
+        self.document: dict[str, Any] = document or parse_yaml(self.text)
         self.operations: dict[str, Operation] = {}
         self.paths: dict[str, dict[str, Operation]] = {}
         self._overlays: dict[Path, Contract] = {}
+        self._resolved: dict[str, Any] = {}
         for template, item in self.document["paths"].items():
             shared = item.get("parameters", [])
             by_method: dict[str, Operation] = {}
@@ -101,7 +142,9 @@ class Contract:
             self.paths[template] = by_method
 
     def _operation(self, method: str, template: str, spec: dict[str, Any], shared: list[Any]) -> Operation:
-        resolved = resolve_refs({**spec, "parameters": [*shared, *spec.get("parameters", [])]}, self.document)
+        resolved = resolve_refs(
+            {**spec, "parameters": [*shared, *spec.get("parameters", [])]}, self.document, done=self._resolved
+        )
         parameters = tuple(
             Parameter(p["name"], p["in"], bool(p.get("required", False)), p.get("schema", {}))
             for p in resolved["parameters"]
@@ -128,7 +171,7 @@ class Contract:
         if (made := self._overlays.get(path)) is not None:
             return made
         text = path.read_text(encoding="utf-8")
-        extra: dict[str, Any] = yaml.load(text, Loader=YAML_LOADER)
+        extra = parse_yaml(text)
         components = {
             kind: {**self.document["components"].get(kind, {}), **extra.get("components", {}).get(kind, {})}
             for kind in {*self.document["components"], *extra.get("components", {})}
@@ -150,8 +193,6 @@ class Contract:
 
     @functools.cached_property
     def json_bytes(self) -> bytes:
-        import orjson
-
         return orjson.dumps(self.document)
 
 
