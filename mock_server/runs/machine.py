@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from .. import errors
 from ..files import FILE
@@ -81,7 +82,11 @@ WATCH_INTERVAL = 0.25
 
 
 def snapshot(obj: JSON) -> JSON:
-    return copy.deepcopy(obj)
+    """The object as it is now, for an event, apart from the one the run goes on changing. A JSON round trip
+    through orjson copies a run object in a sixth of the time `copy.deepcopy` takes (bench.instructions,
+    SCENARIO=stream)."""
+    copied: JSON = orjson.loads(orjson.dumps(obj))
+    return copied
 
 
 @dataclass
