@@ -1,8 +1,8 @@
 """Instructions per request, counted by callgrind: a figure that, unlike requests per second, does not move
 with the other work on a shared machine. The mock's ASGI app is called in-process (no socket, no server) for
-N rounds of create-thread + retrieve-thread + add-message (SCENARIO=create: create-thread alone; SCENARIO=stream:
-a streamed run on a new thread, read to its end; MAX_MEMORY=off: the budget lifted); the cost of one round is the difference between a run with N rounds and one with none,
-divided by N:
+N rounds of create-thread + retrieve-thread + add-message (SCENARIO=create: create-thread alone;
+SCENARIO=stream: a streamed run on a new thread, read to its end; MAX_MEMORY=off: the budget lifted); the cost
+of one round is the difference between a run with N rounds and one with none, divided by N:
 
     N=600 valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python -m bench.instructions
     N=0   valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python -m bench.instructions
