@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from starlette.applications import Starlette
@@ -15,7 +16,7 @@ from starlette.routing import Route
 
 from .admin import admin_routes
 from .budget import InFlight, Shares
-from .contract import Contract, OperationTable, Validators
+from .contract import FOUNDRY_OVERLAY_NAME, Contract, OperationTable, Validators, default_contract_path
 from .conversations import ConversationsAPI
 from .faults import FaultBook
 from .files import FilesAPI
@@ -77,18 +78,20 @@ class MockApp(Starlette):
         self.journal = Journal(settings.journal_size, settings.max_body_size, max_bytes=self.shares.journal)
         rate_limit = RateLimit.parse(settings.rate_limit) if settings.rate_limit else None
         self.rate_limits = TokenBuckets(rate_limit) if rate_limit else None
-        operations = OperationTable(
-            self.contract,
-            Validators(self.contract, settings.max_body_size, lenient=lenient, max_file_bytes=settings.max_file_bytes),
-            {
-                **threads.handlers(),
-                **runs.handlers(),
-                **files.handlers(),
-                **vector_stores.handlers(),
-                **conversations.handlers(),
-                **responses.handlers(),
-            },
+        handlers = {
+            **threads.handlers(),
+            **runs.handlers(),
+            **files.handlers(),
+            **vector_stores.handlers(),
+            **conversations.handlers(),
+            **responses.handlers(),
+        }
+        validators = partial(
+            Validators, max_body_size=settings.max_body_size, lenient=lenient, max_file_bytes=settings.max_file_bytes
         )
+        operations = OperationTable(self.contract, validators(self.contract), handlers)
+        foundry = self.contract.overlay(default_contract_path(FOUNDRY_OVERLAY_NAME))
+        foundry_operations = OperationTable(foundry, validators(foundry), handlers)
         super().__init__(
             routes=[
                 Route("/openapi.json", self.openapi_json, methods=["GET"]),
@@ -104,7 +107,11 @@ class MockApp(Starlette):
                 *([Middleware(RateLimiter, buckets=self.rate_limits)] if self.rate_limits is not None else []),
                 Middleware(FaultInjector, book=self.faults, rate_limit=rate_limit),
                 Middleware(
-                    APIDispatch, operations=operations, body_timeout=settings.body_timeout, in_flight=self.in_flight
+                    APIDispatch,
+                    operations=operations,
+                    body_timeout=settings.body_timeout,
+                    in_flight=self.in_flight,
+                    foundry_operations=foundry_operations,
                 ),
             ],
             exception_handlers={HTTPException: http_exception},

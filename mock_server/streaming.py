@@ -49,8 +49,16 @@ class Streams:
         task.add_done_callback(self.tasks.discard)
 
         async def chunks() -> AsyncIterator[bytes]:
+            # What the driver made while the last chunk was being sent leaves in one write, not one per batch.
             while (chunk := await queue.get()) is not None:
-                yield chunk
+                ready = [chunk]
+                while not queue.empty():
+                    following = queue.get_nowait()
+                    if following is None:
+                        yield b"".join(ready)
+                        return
+                    ready.append(following)
+                yield b"".join(ready)
 
         return StreamingResponse(chunks(), media_type="text/event-stream", headers={"cache-control": "no-cache"})
 

@@ -21,12 +21,14 @@ deterministic, so a seeded server answers the same.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import orjson
 
 from ..types import JSON
+
+if TYPE_CHECKING:
+    import jsonschema
 
 # How deep the walk follows a recursive schema before it stops (with null, or an empty object or list); past
 # SHALLOW it makes lists as short and choices as null as the schema lets it, so that a tree ends.
@@ -79,10 +81,13 @@ def structured(plan: JSON, value: Any) -> JSON:
         answer = text if isinstance(given, dict) else orjson.dumps({"text": text}).decode()
         return {**plan, "text": answer, "quote": False, "structured": True}
     assert schema is not None
+    # Imported on the first structured answer: `jsonschema` is a fifth of the mock's start-up (contract/validation.py).
+    from jsonschema.exceptions import SchemaError
+
     try:
         validator = checked(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS))
         return _shaped(plan, name, validator, text, given)
-    except jsonschema.exceptions.SchemaError as broken:
+    except SchemaError as broken:
         return failed(f"The schema '{name}' is not a valid JSON Schema: {broken.message}")
     except Exception as error:  # a schema no validator reads (an unresolvable $ref, say): its words, not a 500
         return failed(f"The schema '{name}' could not be read: {error}")
@@ -92,6 +97,8 @@ def structured(plan: JSON, value: Any) -> JSON:
 def checked(schema: bytes) -> jsonschema.Draft202012Validator:
     """The schema's validator, the schema checked first: kept, as a client sends the same schema every time
     (checking it against the metaschema costs milliseconds)."""
+    import jsonschema
+
     loaded = orjson.loads(schema)
     jsonschema.Draft202012Validator.check_schema(loaded)
     return jsonschema.Draft202012Validator(loaded)
@@ -120,7 +127,9 @@ def failed(message: str) -> JSON:
 
 def mismatch(validator: jsonschema.Draft202012Validator, value: Any) -> str | None:
     """What is wrong with `value` under the validator's schema, in words (None: nothing)."""
-    error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+    from jsonschema.exceptions import best_match
+
+    error = best_match(validator.iter_errors(value))
     if error is None:
         return None
     where = "/".join(str(part) for part in error.absolute_path)

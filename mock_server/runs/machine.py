@@ -27,11 +27,12 @@ a thread's active-run marker is claimed with an insert-if-absent and released on
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from .. import errors
 from ..files.api import put_made_file
@@ -75,7 +76,11 @@ STOP_STATUSES = frozenset({"requires_action", "cancelled", "completed", "failed"
 
 
 def snapshot(obj: JSON) -> JSON:
-    return copy.deepcopy(obj)
+    """The object as it is now, for an event, apart from the one the run goes on changing. A JSON round trip
+    through orjson copies a run object in a sixth of the time `copy.deepcopy` takes (bench.instructions,
+    SCENARIO=stream)."""
+    copied: JSON = orjson.loads(orjson.dumps(obj))
+    return copied
 
 
 @dataclass
