@@ -14,6 +14,7 @@
     DELETE /__mock__/requests          empty the journal
     GET    /__mock__/threads?project=K the threads of one project (API key), in creation order
     GET    /__mock__/ca.pem            the CA certificate of --tls (PEM), to anyone
+    GET    /__mock__/                  the dashboard (a page; its JSON under /__mock__/dashboard/, see dashboard/)
 
 Everything but health and the CA answers loopback clients only, unless the server has an admin token: then it
 answers anyone who sends `Authorization: Bearer <token>`, and no one else.
@@ -32,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from .dashboard import dashboard_routes
 from .errors import APIError, invalid_fault_rule, invalid_request, unknown_fault_rule
 from .faults import FaultSyntaxError, parse_any
 from .responses import JSONResponse
@@ -228,4 +230,5 @@ def admin_routes(mock: MockApp) -> list[BaseRoute]:
             methods=["GET", "POST", "DELETE"],
         ),
         Route("/__mock__/threads", guarded(list_threads), methods=["GET"]),
+        *dashboard_routes(mock, guarded),
     ]
