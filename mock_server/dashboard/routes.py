@@ -7,6 +7,7 @@
     GET /__mock__/dashboard/projects              the projects the journal has seen, and the configured keys
     GET /__mock__/dashboard/state?project=K       a project's objects, counts and the bounds' use
     GET /__mock__/dashboard/threads/{id}?project=K  a thread, its messages, its runs with their steps
+    GET /__mock__/dashboard/streams?after=N&thread=ID  streamed runs' events as they were sent (streams.py)
 
 The page polls the requests with a cursor rather than holding an event stream open: a poll is answered from
 `journal.entries()` alone, so it shows the same journal whichever instance of a fleet answers it (a journal
@@ -32,6 +33,7 @@ from ..faults.model import Where
 from ..journal import JournalEntry
 from ..responses import JSONResponse
 from .state import overview, project_of, projects, thread_view
+from .streams import WATCH_SECONDS, StreamLog
 from .why import explain_entry
 
 if TYPE_CHECKING:
@@ -85,6 +87,7 @@ def mentions(entry: JournalEntry, thread_id: str) -> bool:
 
 def dashboard_routes(mock: MockApp, guarded: Guard) -> list[BaseRoute]:
     token = mock.settings.admin_token
+    stream_log = StreamLog(mock.streams)
 
     async def index(request: Request) -> Response:
         given = request.query_params.get("token")
@@ -157,6 +160,11 @@ def dashboard_routes(mock: MockApp, guarded: Guard) -> list[BaseRoute]:
             raise APIError(404, f"No thread found with id '{thread_id}'.", type="mock_admin_error")
         return JSONResponse(found)
 
+    async def stream_events(request: Request) -> Response:
+        stream_log.watch()
+        found = stream_log.after(query_number(request, "after") or 0, request.query_params.get("thread") or None)
+        return JSONResponse({"object": "list", "data": found, "watching_seconds": WATCH_SECONDS})
+
     base = "/__mock__/dashboard"
     return [
         Route("/__mock__/", index, methods=["GET"]),
@@ -165,4 +173,5 @@ def dashboard_routes(mock: MockApp, guarded: Guard) -> list[BaseRoute]:
         Route(f"{base}/projects", guarded(project_list), methods=["GET"]),
         Route(f"{base}/state", guarded(state), methods=["GET"]),
         Route(base + "/threads/{thread_id}", guarded(thread), methods=["GET"]),
+        Route(f"{base}/streams", guarded(stream_events), methods=["GET"]),
     ]

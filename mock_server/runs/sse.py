@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import orjson
 from starlette.responses import StreamingResponse
@@ -18,6 +18,21 @@ from ..errors import APIError
 from .machine import Event
 
 DONE = b"event: done\ndata: [DONE]\n\n"
+# Told each batch of a stream's events as it is sent, with the stream's run id (the dashboard's StreamLog).
+Watcher = Callable[[str, Sequence[Event]], None]
+# The events whose data is the run (thread.run.created, ...): the first names the stream's run.
+RUN_EVENT = (
+    "thread.run.created",
+    "thread.run.queued",
+    "thread.run.in_progress",
+    "thread.run.requires_action",
+    "thread.run.completed",
+    "thread.run.failed",
+    "thread.run.cancelled",
+    "thread.run.expired",
+    "thread.run.incomplete",
+    "thread.run.cancelling",
+)
 error_log = logging.getLogger("threads_mock.error")
 
 
@@ -30,12 +45,17 @@ class Streams:
 
     def __init__(self) -> None:
         self.tasks: set[asyncio.Task[None]] = set()
+        # Set only while a dashboard watches (dashboard/streams.py): otherwise a batch costs one test of None.
+        self.watcher: Watcher | None = None
 
     def respond(self, first: Sequence[Event], rest: AsyncIterator[list[Event]]) -> StreamingResponse:
         """`first` at once, then each batch of `rest` as it comes, then `[DONE]`."""
         queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         queue.put_nowait(b"".join(encode(name, data) for name, data in first))
-        task = asyncio.create_task(self._follow(rest, queue))
+        run_id = next((str(data["id"]) for name, data in first if name.startswith(RUN_EVENT)), "")
+        if self.watcher is not None:
+            self.watcher(run_id, first)
+        task = asyncio.create_task(self._follow(rest, queue, run_id))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
@@ -53,10 +73,12 @@ class Streams:
 
         return StreamingResponse(chunks(), media_type="text/event-stream", headers={"cache-control": "no-cache"})
 
-    async def _follow(self, rest: AsyncIterator[list[Event]], queue: asyncio.Queue[bytes | None]) -> None:
+    async def _follow(self, rest: AsyncIterator[list[Event]], queue: asyncio.Queue[bytes | None], run_id: str) -> None:
         try:
             async for events in rest:
                 queue.put_nowait(b"".join(encode(name, data) for name, data in events))
+                if self.watcher is not None:
+                    self.watcher(run_id, events)
             queue.put_nowait(DONE)
         except APIError as error:
             # The run went from under its stream (its thread was deleted): the spec's `error` event ends it.

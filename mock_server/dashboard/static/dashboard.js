@@ -51,7 +51,7 @@ function h(tag, attrs, ...children) {
     else if (key === "dataset") Object.assign(node.dataset, value);
     else node.setAttribute(key, value === true ? "" : String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -413,6 +413,45 @@ function runEvents(run) {
   return events;
 }
 
+// ---- streams: the events a streamed run sends, as the server tells them (dashboard/streams.py) ----------
+const streams = { cursor: 0, thread: null, byRun: new Map() };
+
+const eventLine = (e) => h("div", { class: "event" }, h("span", { class: "muted" }, time(e.at)), `  ${e.event}  `,
+  h("b", null, e.text));
+
+function streamed(run) {
+  const events = streams.byRun.get(run.id);
+  if (!events) return null;
+  const box = h("div", { class: "events stream" }, events.map(eventLine));
+  return h("details", { open: true }, h("summary", null, "stream events, as sent"), box);
+}
+
+async function pollStreams() {
+  if (tab !== "state" || !state.thread) return;
+  if (streams.thread !== state.thread) {
+    streams.thread = state.thread;
+    streams.cursor = 0;
+    streams.byRun.clear();
+  }
+  try {
+    const found = await admin(`/dashboard/streams?after=${streams.cursor}&thread=${encodeURIComponent(state.thread)}`);
+    let unseen = false;
+    for (const e of found.data) {
+      streams.cursor = Math.max(streams.cursor, e.seq);
+      if (!streams.byRun.has(e.run_id)) streams.byRun.set(e.run_id, []);
+      streams.byRun.get(e.run_id).push(e);
+      const box = document.querySelector(`.run[data-id="${CSS.escape(e.run_id)}"] .stream`);
+      if (box) {
+        box.append(eventLine(e));
+        box.scrollTop = box.scrollHeight;
+      } else unseen = true;
+    }
+    if (unseen) refreshThread();
+  } catch (error) {
+    console.warn("streams:", error.message);
+  }
+}
+
 let threadTimer = null;
 async function refreshThread() {
   clearTimeout(threadTimer);
@@ -438,17 +477,17 @@ async function refreshThread() {
       h("span", { class: "role" }, message.role), h("span", { class: "muted" }, `  ${message.id}${message.run_id ? `  ${message.run_id}` : ""}  ${message.status || ""}`),
       h("div", { class: "text" }, contentText(message))))),
     h("h3", null, `Runs (${view.runs.length})${live ? "  live" : ""}`),
-    view.runs.map((run) => {
+    h("div", { id: "runs" }, view.runs.map((run) => {
       const events = runEvents(run);
       return h("div", { class: "run", dataset: { id: run.id, status: run.status } },
         h("div", null, h("b", null, run.id), `  ${run.status}  ${run.assistant_id}`),
         run.last_error ? h("div", { class: "error" }, `${run.last_error.code}: ${run.last_error.message}`) : null,
-        h("details", { open: ACTIVE.has(run.status) || run.streaming }, h("summary", null, `events as seen (${events.length})`),
+        streamed(run) || h("details", { open: ACTIVE.has(run.status) }, h("summary", null, `status as seen (${events.length})`),
           h("div", { class: "events" }, events.map((e) => h("div", null, e)))),
         h("details", null, h("summary", null, `steps (${run.steps.length})`),
           run.steps.map((step) => h("details", null, h("summary", null, `${step.id}  ${step.type}  ${step.status}`), pre(step.step_details)))),
         h("details", null, h("summary", null, "run object"), pre(run)));
-    }),
+    })),
   );
   threadTimer = setTimeout(() => { if (tab === "state") refreshThread(); }, live ? LIVE_RUN_MS : STATE_MS);
 }
@@ -480,5 +519,6 @@ every(POLL_MS, pollJournal);
 every(RULES_MS, () => (tab === "rules" ? refreshRules() : null));
 every(STATE_MS, () => (tab === "state" ? refreshState() : null));
 every(5000, refreshHealth);
+every(LIVE_RUN_MS, pollStreams);
 refreshProjects().catch((error) => console.warn("projects:", error.message));
 if (location.hash.length > 1) openTab(location.hash.slice(1));
