@@ -56,10 +56,10 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def start() -> Iterator[Callable[..., BackgroundServer]]:
-    servers: list[BackgroundServer] = []
+def start() -> Iterator[Callable[..., BackgroundServer[Any]]]:
+    servers: list[BackgroundServer[Any]] = []
 
-    def started(**settings: Any) -> BackgroundServer:
+    def started(**settings: Any) -> BackgroundServer[Any]:
         server = BackgroundServer(create_app(Settings(**settings))).start()
         servers.append(server)
         return server
@@ -100,7 +100,7 @@ def open_page(browser: Browser) -> Iterator[Callable[..., Watched]]:
         context.close()
 
 
-def sdk(server: BackgroundServer, key: str = "sk-mock") -> OpenAI:
+def sdk(server: BackgroundServer[Any], key: str = "sk-mock") -> OpenAI:
     return OpenAI(base_url=server.base_url, api_key=key, max_retries=0, timeout=10)
 
 
@@ -108,7 +108,7 @@ def journal_row(page: Page, text: str, status: int) -> Any:
     return page.locator(f'#journal tbody tr[data-status="{status}"]').filter(has_text=text)
 
 
-def test_the_page_loads_with_no_console_errors(start: Callable[..., BackgroundServer], open_page: Any) -> None:
+def test_the_page_loads_with_no_console_errors(start: Callable[..., BackgroundServer[Any]], open_page: Any) -> None:
     server = start()
     sdk(server).beta.threads.create()
     watched = open_page(f"{server.url}/__mock__/")
@@ -122,7 +122,7 @@ def test_the_page_loads_with_no_console_errors(start: Callable[..., BackgroundSe
 
 
 def test_a_request_made_by_the_sdk_appears_within_a_second(
-    start: Callable[..., BackgroundServer], open_page: Any
+    start: Callable[..., BackgroundServer[Any]], open_page: Any
 ) -> None:
     server = start()
     watched = open_page(f"{server.url}/__mock__/")
@@ -145,7 +145,9 @@ def test_a_request_made_by_the_sdk_appears_within_a_second(
     assert watched.errors == []
 
 
-def test_opening_a_400_shows_the_failing_field_and_rule(start: Callable[..., BackgroundServer], open_page: Any) -> None:
+def test_opening_a_400_shows_the_failing_field_and_rule(
+    start: Callable[..., BackgroundServer[Any]], open_page: Any
+) -> None:
     server = start()
     client = sdk(server)
     thread = client.beta.threads.create()
@@ -166,7 +168,7 @@ def test_opening_a_400_shows_the_failing_field_and_rule(start: Callable[..., Bac
 
 
 def test_a_fault_added_from_the_form_fails_the_next_sdk_call_once(
-    start: Callable[..., BackgroundServer], open_page: Any
+    start: Callable[..., BackgroundServer[Any]], open_page: Any
 ) -> None:
     server = start()
     watched = open_page(f"{server.url}/__mock__/")
@@ -199,7 +201,7 @@ def test_a_fault_added_from_the_form_fails_the_next_sdk_call_once(
 
 
 def test_a_thread_made_by_the_sdk_is_browsable_with_its_messages_and_runs(
-    start: Callable[..., BackgroundServer], open_page: Any
+    start: Callable[..., BackgroundServer[Any]], open_page: Any
 ) -> None:
     server = start()
     client = sdk(server, key="sk-team-a")
@@ -226,7 +228,7 @@ def test_a_thread_made_by_the_sdk_is_browsable_with_its_messages_and_runs(
 
 
 def test_a_streamed_run_shows_its_events_as_they_are_sent(
-    start: Callable[..., BackgroundServer], open_page: Any
+    start: Callable[..., BackgroundServer[Any]], open_page: Any
 ) -> None:
     server = start()
     words = "one two three four five six seven eight nine ten"
@@ -265,7 +267,7 @@ def test_a_streamed_run_shows_its_events_as_they_are_sent(
 
 
 def test_with_an_admin_token_the_page_takes_it_once_and_sends_it(
-    start: Callable[..., BackgroundServer], open_page: Any, browser: Browser
+    start: Callable[..., BackgroundServer[Any]], open_page: Any, browser: Browser
 ) -> None:
     server = start(admin_token="s3cret")
     context = browser.new_context()
@@ -281,7 +283,9 @@ def test_with_an_admin_token_the_page_takes_it_once_and_sends_it(
     assert watched.errors == []
 
 
-def test_screenshot_of_a_seeded_session(start: Callable[..., BackgroundServer], open_page: Any, tmp_path: Path) -> None:
+def test_screenshot_of_a_seeded_session(
+    start: Callable[..., BackgroundServer[Any]], open_page: Any, tmp_path: Path
+) -> None:
     """The README's picture: a few clients' requests, a refused one opened, a fault rule spent."""
     server = start(seed=7)
     httpx.post(f"{server.url}/__mock__/faults", json={"rule": "POST /v1/threads/*/runs: status=429; times=1"})

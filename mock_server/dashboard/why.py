@@ -25,25 +25,38 @@ from ..errors import APIError, param_path
 from ..journal import JournalEntry
 
 
-def schema_rule(check: SchemaCheck, instance: Any, prefix: tuple[str | int, ...] = ()) -> dict[str, Any] | None:
-    """The JSON Schema rule the value broke first (the one `explain` words): its keyword, its value in the
-    contract, where in the schema it sits, and the field it is about."""
+def schema_rule(
+    check: SchemaCheck, instance: Any, param: str | None, prefix: tuple[str | int, ...] = ()
+) -> dict[str, Any] | None:
+    """The JSON Schema rule behind the API's error: its keyword, its value in the contract, where in the schema
+    it sits, and the field it is about. Of the validator's errors (the branches of anyOf/oneOf included), the
+    first that is about the field the API's error names (`param`); without one, the first error."""
     found = sorted(check.slow.iter_errors(instance), key=error_order)
     if not found:
         return None
-    error: jsonschema.ValidationError = found[0]
-    # anyOf/oneOf: the branch's own first error says more than "fits none of the alternatives".
-    while error.context:
-        error = min(error.context, key=error_order)
+    leaves = [leaf for error in found for leaf in leaves_of(error)]
+    about = [leaf for leaf in leaves if field_of(leaf, prefix) == param]
+    error = min(about, key=error_order) if about else found[0]
     limit = error.validator_value
     shown = limit if isinstance(limit, str | int | float | bool) or limit is None else _short(limit)
     return {
         "keyword": str(error.validator),
         "value": shown,
         "schema_path": "/".join(str(part) for part in error.absolute_schema_path),
-        "field": param_path([*prefix, *error.absolute_path]) or None,
+        "field": field_of(error, prefix),
         "validator_message": error.message[:500],
     }
+
+
+def leaves_of(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
+    """The errors that name a rule of their own: the error, or its branches' errors (anyOf, oneOf)."""
+    if not error.context:
+        return [error]
+    return [leaf for sub in error.context for leaf in leaves_of(sub)]
+
+
+def field_of(error: jsonschema.ValidationError, prefix: tuple[str | int, ...]) -> str | None:
+    return param_path([*prefix, *error.absolute_path]) or None
 
 
 def _short(value: Any) -> str:
@@ -115,7 +128,7 @@ def explain_entry(entry: JournalEntry, operations: OperationTable, api_keys: fro
     try:
         validator.check_path(found.path_params)
     except APIError as error:
-        return contract_error(error, "path", schema_rule(validator.path_check, dict(found.path_params)))
+        return contract_error(error, "path", schema_rule(validator.path_check, dict(found.path_params), error.param))
     if validator.query_params:
         try:
             validator.check_query(parse_qsl(entry.query, keep_blank_values=True))
@@ -123,7 +136,7 @@ def explain_entry(entry: JournalEntry, operations: OperationTable, api_keys: fro
             rule = None
             if validator.query_check is not None:
                 values = query_values(entry, validator.query_params, validator.array_params)
-                rule = schema_rule(validator.query_check, values)
+                rule = schema_rule(validator.query_check, values, error.param)
             return contract_error(error, "query", rule)
     if validator.body_check is not None:
         if entry.body_cut:
@@ -132,7 +145,7 @@ def explain_entry(entry: JournalEntry, operations: OperationTable, api_keys: fro
             validator.check_body(entry.raw_body, headers.get("content-type"))
         except APIError as error:
             body = entry.body
-            rule = schema_rule(validator.body_check, body) if isinstance(body, dict) else None
+            rule = schema_rule(validator.body_check, body, error.param) if isinstance(body, dict) else None
             if rule is None and error.param:
                 # Not a schema rule: the contract's prose (constraints.py) or the body's encoding.
                 rule = {"keyword": "constraint", "field": error.param, "value": None}
