@@ -304,6 +304,7 @@ def test_screenshot_of_a_seeded_session(
     page = watched.page
     journal_row(page, "/v1/threads", 400).click()
     expect(page.locator("#why")).to_contain_text("metadata")
+    page.wait_for_timeout(1300)  # the new rows' highlight faded
     target = Path(os.environ.get("DASHBOARD_SCREENSHOT") or tmp_path / "dashboard.png")
     if not target.is_absolute():
         target = ROOT / target

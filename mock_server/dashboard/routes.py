@@ -76,7 +76,7 @@ def summary(entry: JournalEntry) -> dict[str, Any]:
         "completed": entry.completed,
         "duration_ms": entry.duration_ms,
         "started_at": entry.started_at,
-        "fault": None if not fault else fault.get("kind"),
+        "fault": None if not fault else " ".join(str(fault[k]) for k in ("kind", "status") if fault.get(k) is not None),
         "project": project_of(entry),
     }
 
@@ -109,15 +109,19 @@ def dashboard_routes(mock: MockApp, guarded: Guard) -> list[BaseRoute]:
         status = query_number(request, "status")
         project = params.get("project") or None
         thread = params.get("thread") or None
+        # One read of the whole journal: `entries()` has no cursor (see the README's Dashboard section).
         everything = mock.journal.entries()
-        last_id = max((e.number for e in everything), default=0)
-        where = Where(method, path) if path is not None and path.startswith("/") else Where(method, "**")
+        last_id = everything[-1].number if everything else 0
+        if after is not None:
+            everything = [e for e in everything if e.number > after]
+        pattern = path if path is not None and path.startswith("/") else None
+        if method is not None or pattern is not None:
+            where = Where(method, pattern or "**")
+            everything = [e for e in everything if where.matches(e.method, e.path)]
         found = [
             e
             for e in everything
-            if (after is None or e.number > after)
-            and where.matches(e.method, e.path)
-            and (path is None or path.startswith("/") or path in e.path)
+            if (path is None or pattern is not None or path in e.path)
             and (status is None or e.status == status)
             and (project is None or project_of(e) == project)
             and (thread is None or mentions(e, thread))

@@ -518,7 +518,14 @@ function every(ms, work) {
 every(POLL_MS, pollJournal);
 every(RULES_MS, () => (tab === "rules" ? refreshRules() : null));
 every(STATE_MS, () => (tab === "state" ? refreshState() : null));
-every(5000, refreshHealth);
+every(5000, async () => {
+  await refreshHealth();
+  // A project the filter does not offer yet (a new API key in the journal).
+  const offered = new Set([...$("#f-project").options].map((o) => o.value));
+  if ([...journal.rows.values()].some((row) => row.project && !offered.has(row.project))) {
+    await refreshProjects().catch((error) => console.warn("projects:", error.message));
+  }
+});
 every(LIVE_RUN_MS, pollStreams);
 refreshProjects().catch((error) => console.warn("projects:", error.message));
 if (location.hash.length > 1) openTab(location.hash.slice(1));
