@@ -140,8 +140,9 @@ def test_a_request_made_by_the_sdk_appears_within_a_second(
     expect(page.locator("#journal tbody tr")).to_have_count(1)
     page.fill("#f-thread", "")
     page.select_option("#f-method", "POST")
+    expect(page.locator("#journal tbody tr").filter(has_text="GET")).to_have_count(0)
     expect(page.locator("#journal tbody tr")).to_have_count(1)
-    expect(page.locator("#journal tbody tr")).to_contain_text("POST")
+    expect(page.locator("#journal tbody tr").first).to_contain_text("POST")
     assert watched.errors == []
 
 

@@ -167,3 +167,15 @@ def test_a_project_and_a_thread_as_the_page_shows_them(mock: BackgroundServer[An
     other = httpx.get(f"{mock.url}/__mock__/dashboard/threads/{first}", params={"project": "sk-other"})
     assert other.status_code == 404
     assert httpx.get(f"{mock.url}/__mock__/dashboard/state").status_code == 400
+
+
+def test_why_an_azure_request_was_refused(mock: BackgroundServer[Any]) -> None:
+    with httpx.Client(base_url=mock.url, headers={"api-key": "azure-key"}) as azure:
+        assert azure.get("/openai/threads/thread_abc").status_code == 404  # no api-version
+        created = azure.post("/openai/threads?api-version=2024-10-01-preview", json={"metadata": {"k": 1}})
+        assert created.status_code == 400
+    assert why(mock, 1)["why"] == {"source": "azure", "status": 404, "message": "Resource not found"}
+    typed = why(mock, 2)
+    assert typed["project"] == "azure-openai:azure-key"
+    found = typed["why"]
+    assert (found["stage"], found["param"], found["rule"]["keyword"]) == ("body", "metadata.k", "type")

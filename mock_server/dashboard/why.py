@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 import jsonschema
 
 from .. import errors
+from ..azure import BETA, AzureEdge, Route
 from ..azure import PREFIXES as AZURE_PREFIXES
 from ..contract import OperationTable
 from ..contract.explain import error_order
@@ -76,9 +77,9 @@ def contract_error(error: APIError, stage: str, rule: dict[str, Any] | None) -> 
     }
 
 
-def query_values(entry: JournalEntry, query_params: Mapping[str, Any], arrays: frozenset[str]) -> dict[str, Any]:
+def query_values(query: str, query_params: Mapping[str, Any], arrays: frozenset[str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for name, raw in parse_qsl(entry.query, keep_blank_values=True):
+    for name, raw in parse_qsl(query, keep_blank_values=True):
         param = query_params.get(name)
         if param is None:
             continue
@@ -112,7 +113,23 @@ def explain_entry(entry: JournalEntry, operations: OperationTable, api_keys: fro
             return {"source": "auth", "message": errors.incorrect_api_key(key.strip()).message}
     if status == 429:
         return {"source": "rate_limit", "message": "The project's rate limit (--rate-limit) was spent."}
-    found = operations.match(entry.method, entry.path)
+    # An Azure flavour's request: its credentials and api-version first, then the contract's path it names.
+    route: Route | None = None
+    if entry.path.startswith(AZURE_PREFIXES):
+        scope: dict[str, Any] = {
+            "path": entry.path,
+            "query_string": entry.raw_query,
+            "headers": entry.raw_headers,
+            "state": {},
+        }
+        try:
+            AzureEdge(api_keys).admit(scope)
+        except APIError as error:
+            return {"source": "azure", "status": error.status, "message": error.message or str(error.body())}
+        route = scope["state"]["route"]
+    path = entry.path if route is None else route.path
+    query = entry.query if route is None else route.query_string.decode("latin-1")
+    found = operations.match(entry.method, path)
     if found is None:
         return {"source": "routing", "message": f"No operation of the contract has the path {entry.path}."}
     if found.operation is None:
@@ -122,7 +139,7 @@ def explain_entry(entry: JournalEntry, operations: OperationTable, api_keys: fro
         }
     validator = found.operation.validator
     try:
-        validator.check_beta(headers.get("openai-beta"))
+        validator.check_beta(headers.get("openai-beta") if route is None else BETA)
     except APIError as error:
         return contract_error(error, "header", {"keyword": "header", "field": "OpenAI-Beta", "value": None})
     try:
@@ -131,11 +148,11 @@ def explain_entry(entry: JournalEntry, operations: OperationTable, api_keys: fro
         return contract_error(error, "path", schema_rule(validator.path_check, dict(found.path_params), error.param))
     if validator.query_params:
         try:
-            validator.check_query(parse_qsl(entry.query, keep_blank_values=True))
+            validator.check_query(parse_qsl(query, keep_blank_values=True))
         except APIError as error:
             rule = None
             if validator.query_check is not None:
-                values = query_values(entry, validator.query_params, validator.array_params)
+                values = query_values(query, validator.query_params, validator.array_params)
                 rule = schema_rule(validator.query_check, values, error.param)
             return contract_error(error, "query", rule)
     if validator.body_check is not None:
