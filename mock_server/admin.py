@@ -7,7 +7,7 @@
     GET    /__mock__/faults/{id}       one rule
     DELETE /__mock__/faults/{id}       remove one rule
     DELETE /__mock__/faults            remove every rule
-    GET    /__mock__/requests          the journal; filters method, path, status, limit
+    GET    /__mock__/requests          the journal; filters method, path, status, limit, after (an id)
     GET    /__mock__/replies           the reply rules of runs, in the order they are tried
     POST   /__mock__/replies           add a rule (or a list of them), tried after those already there
     DELETE /__mock__/replies           back to the configured rules
@@ -161,6 +161,7 @@ def admin_routes(mock: MockApp) -> list[BaseRoute]:
             path=path,
             status=query_int(request, "status", 100),
             limit=query_int(request, "limit", 1),
+            after=query_int(request, "after", 0),
         )
         return JSONResponse({"object": "list", "data": [entry.to_dict() for entry in entries]})
 

@@ -56,7 +56,7 @@ def test_with_a_token_the_page_takes_it_in_the_query_and_the_json_in_the_header(
         # The token in the query opens the page alone, not its data.
         assert remote.get("/__mock__/dashboard/requests?token=s3cret").status_code == 401
         granted = remote.get("/__mock__/dashboard/requests", headers={"Authorization": "Bearer s3cret"})
-        assert granted.json() == {"object": "list", "data": [], "last_id": 0}
+        assert granted.json() == {"object": "list", "data": [], "last_id": 0, "reset": False}
 
 
 def test_the_page_is_whole_and_fetches_nothing_from_elsewhere() -> None:
@@ -94,7 +94,7 @@ def test_the_journal_after_a_cursor(mock: BackgroundServer[Any]) -> None:
     ]
     assert every["last_id"] == 3
     assert [r["id"] for r in httpx.get(rows, params={"after": 1}).json()["data"]] == [2, 3]
-    assert httpx.get(rows, params={"after": 3}).json() == {"object": "list", "data": [], "last_id": 3}
+    assert httpx.get(rows, params={"after": 3}).json() == {"object": "list", "data": [], "last_id": 3, "reset": False}
     assert [r["id"] for r in httpx.get(rows, params={"thread": thread_id}).json()["data"]] == [2]
     assert [r["id"] for r in httpx.get(rows, params={"project": "sk-other"}).json()["data"]] == [3]
     assert [r["id"] for r in httpx.get(rows, params={"path": "/v1/threads/*", "method": "get"}).json()["data"]] == [
@@ -106,6 +106,13 @@ def test_the_journal_after_a_cursor(mock: BackgroundServer[Any]) -> None:
     assert httpx.get(rows, params={"after": "x"}).status_code == 400
     projects = httpx.get(f"{mock.url}/__mock__/dashboard/projects").json()
     assert projects["data"] == ["sk-other", "sk-mock"]
+    # The admin API takes the same cursor.
+    assert [r["id"] for r in httpx.get(f"{mock.url}/__mock__/requests", params={"after": 2}).json()["data"]] == [3]
+    # Emptied, the journal numbers its requests from 1 again: a cursor from before says so.
+    httpx.delete(f"{mock.url}/__mock__/requests")
+    httpx.get(f"{mock.base_url}/threads/{thread_id}", headers=HEADERS)
+    assert httpx.get(rows, params={"after": 3}).json() == {"object": "list", "data": [], "last_id": 0, "reset": True}
+    assert [r["id"] for r in httpx.get(rows).json()["data"]] == [1]
 
 
 def test_why_a_4xx_was_answered(mock: BackgroundServer[Any]) -> None:

@@ -2,7 +2,8 @@
 
     GET /__mock__/                                the page (HTML with its CSS and script inlined: one request)
     GET /__mock__/dashboard/requests              journal rows after a cursor: after, limit, method, path,
-                                                  status, project, thread; with `last_id`, the journal's newest
+                                                  status, project, thread; with `last_id`, the newest number,
+                                                  and `reset` when the cursor's own entry is gone
     GET /__mock__/dashboard/requests/{id}         one exchange whole, and for a 4xx why (why.py)
     GET /__mock__/dashboard/projects              the projects the journal has seen, and the configured keys
     GET /__mock__/dashboard/state?project=K       a project's objects, counts and the bounds' use
@@ -10,7 +11,7 @@
     GET /__mock__/dashboard/streams?after=N&thread=ID  streamed runs' events as they were sent (streams.py)
 
 The page polls the requests with a cursor rather than holding an event stream open: a poll is answered from
-`journal.entries()` alone, so it shows the same journal whichever instance of a fleet answers it (a journal
+`journal.entries(after=...)` alone, so it shows the same journal whichever instance of a fleet answers it (a journal
 shared between instances is read the same way), and needs no per-page state in the server. Everything here
 has the admin API's access rule; the page alone also takes the admin token as `?token=`, as a browser cannot
 send a header when it opens a URL (the page's script then sends it as `Authorization: Bearer`).
@@ -109,11 +110,17 @@ def dashboard_routes(mock: MockApp, guarded: Guard) -> list[BaseRoute]:
         status = query_number(request, "status")
         project = params.get("project") or None
         thread = params.get("thread") or None
-        # One read of the whole journal: `entries()` has no cursor (see the README's Dashboard section).
-        everything = mock.journal.entries()
-        last_id = everything[-1].number if everything else 0
-        if after is not None:
-            everything = [e for e in everything if e.number > after]
+        if after:
+            # Only what is new: the entries from the cursor's own on, which must still be there. When it is
+            # not, the journal was emptied (its numbers start again) or has moved past it: the page starts over.
+            recent = mock.journal.entries(after=after - 1)
+            if not recent or recent[0].number != after:
+                return JSONResponse({"object": "list", "data": [], "last_id": 0, "reset": True})
+            last_id = recent[-1].number
+            everything = recent[1:]
+        else:
+            everything = mock.journal.entries()
+            last_id = everything[-1].number if everything else 0
         pattern = path if path is not None and path.startswith("/") else None
         if method is not None or pattern is not None:
             where = Where(method, pattern or "**")
@@ -126,7 +133,8 @@ def dashboard_routes(mock: MockApp, guarded: Guard) -> list[BaseRoute]:
             and (project is None or project_of(e) == project)
             and (thread is None or mentions(e, thread))
         ]
-        return JSONResponse({"object": "list", "data": [summary(e) for e in found[-limit:]], "last_id": last_id})
+        data = [summary(e) for e in found[-limit:]]
+        return JSONResponse({"object": "list", "data": data, "last_id": last_id, "reset": False})
 
     async def exchange(request: Request) -> Response:
         number = int(request.path_params["number"])

@@ -111,7 +111,7 @@ async function pollJournal() {
     if (journal.cursor === null) query.set("limit", "300");
     else query.set("after", String(journal.cursor));
     const page = await admin(`/dashboard/requests?${query}`);
-    if (page.last_id < journal.newest) {
+    if (page.reset) {
       // The journal was emptied (a reset, or DELETE /__mock__/requests): its numbers start again.
       journal.rows.clear();
       journal.cursor = null;
