@@ -113,6 +113,9 @@ def test_the_journal_after_a_cursor(mock: BackgroundServer[Any]) -> None:
     httpx.get(f"{mock.base_url}/threads/{thread_id}", headers=HEADERS)
     assert httpx.get(rows, params={"after": 3}).json() == {"object": "list", "data": [], "last_id": 0, "reset": True}
     assert [r["id"] for r in httpx.get(rows).json()["data"]] == [1]
+    assert httpx.get(f"{mock.url}/__mock__/dashboard/projects").json()["data"] == ["sk-mock"]
+    httpx.get(f"{mock.base_url}/threads/{thread_id}", headers={**HEADERS, "Authorization": "Bearer sk-third"})
+    assert httpx.get(f"{mock.url}/__mock__/dashboard/projects").json()["data"] == ["sk-third", "sk-mock"]
 
 
 def test_why_a_4xx_was_answered(mock: BackgroundServer[Any]) -> None:

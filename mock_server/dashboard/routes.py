@@ -33,7 +33,7 @@ from ..errors import APIError, invalid_request
 from ..faults.model import Where
 from ..journal import JournalEntry
 from ..responses import JSONResponse
-from .state import overview, project_of, projects, thread_view
+from .state import ProjectsSeen, overview, project_of, projects, thread_view
 from .streams import WATCH_SECONDS, StreamLog
 from .why import explain_entry
 
@@ -89,6 +89,7 @@ def mentions(entry: JournalEntry, thread_id: str) -> bool:
 def dashboard_routes(mock: MockApp, guarded: Guard) -> list[BaseRoute]:
     token = mock.settings.admin_token
     stream_log = StreamLog(mock.streams)
+    projects_seen = ProjectsSeen()
 
     async def index(request: Request) -> Response:
         given = request.query_params.get("token")
@@ -138,7 +139,7 @@ def dashboard_routes(mock: MockApp, guarded: Guard) -> list[BaseRoute]:
 
     async def exchange(request: Request) -> Response:
         number = int(request.path_params["number"])
-        entry = next((e for e in mock.journal.entries() if e.number == number), None)
+        entry = next((e for e in mock.journal.entries(after=number - 1) if e.number == number), None)
         if entry is None:
             raise APIError(404, f"No request {number} in the journal.", type="mock_admin_error")
         return JSONResponse(
@@ -154,7 +155,7 @@ def dashboard_routes(mock: MockApp, guarded: Guard) -> list[BaseRoute]:
         # responses, where they are served), which the page then asks for; it asks for nothing that is not.
         served = {getattr(route, "path", "") for route in mock.routes}
         families = [name for name in OPTIONAL_FAMILIES if f"/__mock__/{name}" in served]
-        return JSONResponse({"object": "list", "data": projects(mock, mock.journal.entries()), "admin": families})
+        return JSONResponse({"object": "list", "data": projects(mock, projects_seen), "admin": families})
 
     def project_param(request: Request) -> str:
         project = request.query_params.get("project")

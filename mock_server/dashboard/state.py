@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..files.api import FILE
-from ..journal import JournalEntry
+from ..journal import Journal, JournalEntry
 from ..runs.api import ASSISTANT
 from ..runs.machine import RUN, STEP
 from ..store import Store
@@ -40,16 +40,38 @@ def project_of(entry: JournalEntry) -> str | None:
     return key or None
 
 
-def projects(mock: MockApp, entries: list[JournalEntry]) -> list[str]:
+class ProjectsSeen:
+    """The projects the journal has seen, the most recent first, read as the page polls: each read takes only the
+    entries after the last one read (a journal emptied meanwhile is read again whole)."""
+
+    MOST = 1000
+
+    def __init__(self) -> None:
+        self.cursor = 0
+        self.seen: dict[str, None] = {}  # oldest first, as dicts keep their order
+
+    def read(self, journal: Journal) -> list[str]:
+        recent = journal.entries(after=self.cursor - 1) if self.cursor else journal.entries()
+        if self.cursor and (not recent or recent[0].number != self.cursor):
+            self.seen.clear()
+            recent = journal.entries()
+        for entry in recent:
+            project = project_of(entry)
+            if project is not None:
+                self.seen.pop(project, None)
+                self.seen[project] = None
+        while len(self.seen) > self.MOST:
+            del self.seen[next(iter(self.seen))]
+        self.cursor = recent[-1].number if recent else 0
+        return list(reversed(self.seen))
+
+
+def projects(mock: MockApp, seen: ProjectsSeen) -> list[str]:
     """The projects the journal has seen, the most recent first, and the configured API keys."""
-    seen: dict[str, None] = {}
-    for entry in reversed(entries):
-        project = project_of(entry)
-        if project is not None:
-            seen.setdefault(project, None)
+    found = dict.fromkeys(seen.read(mock.journal))
     for key in sorted(mock.settings.api_keys):
-        seen.setdefault(key, None)
-    return list(seen)
+        found.setdefault(key, None)
+    return list(found)
 
 
 async def records(store: Store, project: str, kind: str, parent: str = "") -> list[Any]:
