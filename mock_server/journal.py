@@ -5,6 +5,7 @@ Python API (the admin API's GET /__mock__/requests and the pytest plugin read th
     journal = app.journal
     journal.entries(method="POST", path="/v1/threads", status=429)   # JournalEntry objects, oldest first
     journal.entries()[-1].to_dict()    # method, path, query, headers, body, status, fault, timing
+    journal.entries(after=41)          # only the requests numbered after 41: a poller's cursor
     journal.clear()
 
 `middleware.journal.RequestJournal` fills it; it is outermost, so it sees every request, the ones refused

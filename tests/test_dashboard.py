@@ -66,6 +66,7 @@ def test_the_page_is_whole_and_fetches_nothing_from_elsewhere() -> None:
     # CSS and script inlined (one request), nothing left to fill in, and no address outside the mock.
     assert "/*CSS*/" not in page and "/*SCRIPT*/" not in page
     assert "#journal tbody" in page and "async function pollJournal" in page
+    assert page.count("</script>") == 1 and page.count("</style>") == 1
     assert "http://" not in page and "https://" not in page and "//cdn" not in page
 
 
