@@ -190,3 +190,13 @@ def test_why_an_azure_request_was_refused(mock: BackgroundServer[Any]) -> None:
     assert typed["project"] == "azure-openai:azure-key"
     found = typed["why"]
     assert (found["stage"], found["param"], found["rule"]["keyword"]) == ("body", "metadata.k", "type")
+    # A path only Foundry's agents service served (its overlay of the contract), its query refused.
+    listed = httpx.get(
+        f"{mock.url}/api/projects/p1/threads",
+        params={"api-version": "v1", "limit": 500},
+        headers={"Authorization": "Bearer entra-token"},
+    )
+    assert listed.status_code == 400
+    foundry = why(mock, 3)
+    assert foundry["project"] == "foundry:p1"
+    assert (foundry["why"]["stage"], foundry["why"]["param"]) == ("query", "limit")

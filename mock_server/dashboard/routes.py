@@ -146,7 +146,9 @@ def dashboard_routes(mock: MockApp, guarded: Guard) -> list[BaseRoute]:
             {
                 **entry.to_dict(),
                 "project": project_of(entry),
-                "why": explain_entry(entry, mock.operations, frozenset(mock.settings.api_keys)),
+                "why": explain_entry(
+                    entry, mock.operations, frozenset(mock.settings.api_keys), mock.foundry_operations
+                ),
             }
         )
 

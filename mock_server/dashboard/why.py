@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
-
-import jsonschema
 
 from .. import errors
 from ..azure import BETA, AzureEdge, Route
@@ -24,6 +22,10 @@ from ..contract.explain import error_order
 from ..contract.validation import SchemaCheck, coerce_query_value
 from ..errors import APIError, param_path
 from ..journal import JournalEntry
+
+if TYPE_CHECKING:
+    # Only annotations: the validators import jsonschema on a first refusal (see contract/validation.py).
+    import jsonschema
 
 
 def schema_rule(
@@ -90,8 +92,14 @@ def query_values(query: str, query_params: Mapping[str, Any], arrays: frozenset[
     return values
 
 
-def explain_entry(entry: JournalEntry, operations: OperationTable, api_keys: frozenset[str]) -> dict[str, Any] | None:
-    """What the mock found wrong with a request that got a 4xx; None for any other status."""
+def explain_entry(
+    entry: JournalEntry,
+    operations: OperationTable,
+    api_keys: frozenset[str],
+    foundry_operations: OperationTable | None = None,
+) -> dict[str, Any] | None:
+    """What the mock found wrong with a request that got a 4xx; None for any other status. `foundry_operations`:
+    what only Foundry's agents service served, tried as dispatch tries it, for Foundry's paths alone."""
     status = entry.status
     if status is None or not 400 <= status < 500:
         return None
@@ -130,6 +138,11 @@ def explain_entry(entry: JournalEntry, operations: OperationTable, api_keys: fro
     path = entry.path if route is None else route.path
     query = entry.query if route is None else route.query_string.decode("latin-1")
     found = operations.match(entry.method, path)
+    unserved = found is None or found.operation is None
+    if route is not None and route.foundry and foundry_operations is not None and unserved:
+        foundry_only = foundry_operations.match(entry.method, path)
+        if foundry_only is not None and foundry_only.operation is not None:
+            found = foundry_only
     if found is None:
         return {"source": "routing", "message": f"No operation of the contract has the path {entry.path}."}
     if found.operation is None:
