@@ -92,6 +92,8 @@ class MockApp(Starlette):
         operations = OperationTable(self.contract, validators(self.contract), handlers)
         foundry = self.contract.overlay(default_contract_path(FOUNDRY_OVERLAY_NAME))
         foundry_operations = OperationTable(foundry, validators(foundry), handlers)
+        # Also read by the dashboard, to tell again why a journaled request failed its checks.
+        self.operations, self.foundry_operations = operations, foundry_operations
         super().__init__(
             routes=[
                 Route("/openapi.json", self.openapi_json, methods=["GET"]),

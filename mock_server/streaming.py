@@ -17,7 +17,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import Any
 
 from starlette.responses import StreamingResponse
 
@@ -30,6 +31,8 @@ error_log = logging.getLogger("threads_mock.error")
 
 # The bytes a stream ends with when its driver stops on an error: the APIError, or None for a bug of ours.
 Failed = Callable[[APIError | None], bytes]
+# Told each batch of a run stream's events as it is sent, with the stream's run id (the dashboard's StreamLog).
+Watcher = Callable[[str, Sequence[tuple[str, Any]]], None]
 
 
 class Streams:
@@ -37,6 +40,8 @@ class Streams:
 
     def __init__(self) -> None:
         self.tasks: set[asyncio.Task[None]] = set()
+        # Set only while a dashboard watches (dashboard/streams.py): otherwise a batch costs one test of None.
+        self.watcher: Watcher | None = None
 
     def respond(self, first: bytes, rest: AsyncIterator[bytes], failed: Failed) -> StreamingResponse:
         """`first` at once, then each chunk of `rest` as its driver makes it (`failed`'s bytes if it stops on

@@ -14,6 +14,8 @@ from ..streaming import Streams
 from .machine import Event
 
 DONE = b"event: done\ndata: [DONE]\n\n"
+# The events whose data is the run itself (thread.run.created, ...; not its steps'): the first names the stream's run.
+RUN_EVENTS = "thread.run."
 
 
 def encode(name: str, data: object) -> bytes:
@@ -25,10 +27,16 @@ def encoded(events: Sequence[Event]) -> bytes:
 
 
 def run_stream(streams: Streams, first: Sequence[Event], rest: AsyncIterator[list[Event]]) -> StreamingResponse:
-    """`first` at once, then each batch of `rest` as the run makes it, then `[DONE]`."""
+    """`first` at once, then each batch of `rest` as the run makes it, then `[DONE]`; each batch is told to the
+    streams' watcher, if one is set."""
+    run_id = next((str(data["id"]) for name, data in first if name.startswith(RUN_EVENTS) and "step" not in name), "")
+    if streams.watcher is not None:
+        streams.watcher(run_id, first)
 
     async def chunks() -> AsyncIterator[bytes]:
         async for events in rest:
+            if streams.watcher is not None:
+                streams.watcher(run_id, events)
             yield encoded(events)
         yield DONE
 
