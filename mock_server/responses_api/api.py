@@ -37,12 +37,10 @@ from ..runs.pace import INSTANT, Pace
 from ..runs.replies import ReplyBook, ReplyRule, plan_for
 from ..store import JSON, UPDATE_ATTEMPTS, Contention, ListQuery, page_of
 from ..types import Call, Handler
+from .kept import KeptResponses
 from .objects import FINISHED_KEYS, response_object, unfinished, usage_object
 from .stream import stream_response
 
-RESPONSE = "response"
-# A function call a response made, by its call_id: the reply its output gets (the rule's `then`).
-CALL = "response_call"
 WORD = re.compile(r"\S+")
 # A response has no `expired` status: a rule that expires a run fails a response, with this error.
 EXPIRED = {"code": "server_error", "message": "The response expired before it could complete."}
@@ -52,6 +50,7 @@ class ResponsesAPI:
     def __init__(self, conversations: ConversationsAPI, replies: ReplyBook, *, pace: Pace = INSTANT) -> None:
         self.conversations = conversations
         self.store = conversations.store
+        self.kept = KeptResponses(self.store)
         self.identity = conversations.identity
         self.lenient = conversations.lenient
         self.replies = replies
@@ -67,7 +66,7 @@ class ResponsesAPI:
         }
 
     async def _record(self, project: str, response_id: str) -> JSON:
-        found = await self.store.get_record(project, RESPONSE, response_id)
+        found = await self.kept.get(project, response_id)
         if found is None:
             raise errors.response_not_found(response_id)
         return found
@@ -83,7 +82,7 @@ class ResponsesAPI:
                 parts.append(found["context"])
                 break
             previous = found["response"]["previous_response_id"]
-            found = None if previous is None else await self.store.get_record(project, RESPONSE, previous)
+            found = None if previous is None else await self.kept.get(project, previous)
         return [item for part in reversed(parts) for item in part]
 
     async def create_response(self, call: Call) -> JSON | Response:
@@ -98,7 +97,7 @@ class ResponsesAPI:
         conversation_id = reference if isinstance(reference, str) or reference is None else reference["id"]
         context: list[JSON] = []
         if previous_id is not None:
-            previous = await self.store.get_record(project, RESPONSE, previous_id)
+            previous = await self.kept.get(project, previous_id)
             if previous is None:
                 raise errors.previous_response_not_found(previous_id)
             context = await self._chain(project, previous)
@@ -127,7 +126,7 @@ class ResponsesAPI:
         wait = self._wait(rule, header, response)
         for item in response["output"]:
             if item["type"] == "function_call":
-                await self.store.put_record(project, CALL, item["call_id"], {"then": plan["then"]})
+                await self.kept.remember_call(project, response["id"], item["call_id"], plan["then"])
         record: JSON = {
             "response": response,
             "input": inputs,
@@ -136,7 +135,7 @@ class ResponsesAPI:
         if body.get("stream"):
             # Decided and kept now, as a non-streamed response; the stream shows it at its pace.
             if response["store"]:
-                await self.store.put_record(project, RESPONSE, response["id"], record)
+                await self.kept.put(project, record)
             await self._finished(project, record)
             pad = (
                 None
@@ -153,13 +152,13 @@ class ResponsesAPI:
                 hold=0 if rule is None else rule.polls,
                 answer_at=time.time() + wait,
             )
-            await self.store.put_record(project, RESPONSE, response["id"], record)
+            await self.kept.put(project, record)
             queued: JSON = record["response"]
             return queued
         if wait > 0:
             await asyncio.sleep(wait)
         if response["store"]:
-            await self.store.put_record(project, RESPONSE, response["id"], record)
+            await self.kept.put(project, record)
         await self._finished(project, record)
         return response
 
@@ -175,7 +174,7 @@ class ResponsesAPI:
         rule's `polls` spent and its time come) finished. Written only if nobody wrote it meanwhile, so that
         one poll, and one only, finishes it."""
         for _ in range(UPDATE_ATTEMPTS):
-            held = await self.store.read_record(project, RESPONSE, response_id)
+            held = await self.kept.read(project, response_id)
             if held is None:
                 raise errors.response_not_found(response_id)
             record = held.data
@@ -192,7 +191,7 @@ class ResponsesAPI:
                     response["completed_at"] = self.identity.now()
             else:
                 return record
-            if await self.store.replace_record(project, RESPONSE, response_id, record, held.version) is not None:
+            if await self.kept.replace(project, response_id, record, held.version) is not None:
                 if "pending" not in record:
                     await self._finished(project, record)
                 return record
@@ -204,7 +203,7 @@ class ResponsesAPI:
         text, index = last_user_text(items)
         outputs = [item for item in items[index + 1 :] if item["type"] == "function_call_output"]
         if outputs:
-            made = await self.store.get_record(project, CALL, outputs[-1]["call_id"])
+            made = await self.kept.call(project, outputs[-1]["call_id"])
             if made is not None:
                 return None, {"outcome": "reply", "text": made["then"]}
         rule = self.replies.choose(text, {})
@@ -269,7 +268,7 @@ class ResponsesAPI:
 
     async def delete_response(self, call: Call) -> JSON:
         response_id = call.path["response_id"]
-        if not await self.store.delete_record(call.project, RESPONSE, response_id):
+        if not await self.kept.delete(call.project, response_id):
             raise errors.response_not_found(response_id)
         return deleted_object(response_id, "response")
 
@@ -279,7 +278,7 @@ class ResponsesAPI:
         background, is refused."""
         project, response_id = call.project, call.path["response_id"]
         for _ in range(UPDATE_ATTEMPTS):
-            held = await self.store.read_record(project, RESPONSE, response_id)
+            held = await self.kept.read(project, response_id)
             if held is None:
                 raise errors.response_not_found(response_id)
             record = held.data
@@ -290,7 +289,7 @@ class ResponsesAPI:
                 raise errors.cannot_cancel_response(response["status"])
             record.pop("pending", None)
             response.update(status="cancelled", service_tier="default")
-            if await self.store.replace_record(project, RESPONSE, response_id, record, held.version) is not None:
+            if await self.kept.replace(project, response_id, record, held.version) is not None:
                 return response
         raise Contention(f"response {response_id} changed under {UPDATE_ATTEMPTS} of its writes in a row")
 
@@ -302,7 +301,7 @@ class ResponsesAPI:
         previous = record["response"]["previous_response_id"]
         earlier: list[JSON] = []
         if previous is not None:
-            found = await self.store.get_record(project, RESPONSE, previous)
+            found = await self.kept.get(project, previous)
             earlier = [] if found is None else await self._chain(project, found)
         items = {item["id"]: item for item in [*earlier, *record["input"]]}
         query = ListQuery(limit=call.query["limit"], order=call.query["order"], after=call.query.get("after"))
