@@ -251,8 +251,6 @@ def admin_routes(mock: MockApp) -> list[BaseRoute]:
         ),
         Route("/__mock__/threads", guarded(list_threads), methods=["GET"]),
         Route("/__mock__/conversations", guarded(list_conversations), methods=["GET"]),
-        Route(
-            "/__mock__/conversations/{conversation_id}/items", guarded(list_conversation_items), methods=["GET"]
-        ),
+        Route("/__mock__/conversations/{conversation_id}/items", guarded(list_conversation_items), methods=["GET"]),
         Route("/__mock__/responses", guarded(list_responses), methods=["GET"]),
     ]

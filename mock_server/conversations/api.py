@@ -15,8 +15,7 @@ from ..objects import deleted_object, list_object
 from ..store import DEFAULT_MAX_THREAD_MESSAGES, EVERYTHING, JSON, ListQuery, Store, ThreadFull
 from ..store.spaces import CONVERSATIONS, space
 from ..types import Call, Handler
-from .items import NewId, included, new_item, shown
-
+from .items import NewId, included, message_item, new_item, shown
 
 
 def conversation_object(conversation_id: str, created_at: int, metadata: JSON | None) -> JSON:
@@ -151,7 +150,13 @@ class ConversationsAPI:
     async def _item(self, call: Call) -> JSON:
         conversation_id, item_id = call.path["conversation_id"], call.path["item_id"]
         await self.conversation(call.project, conversation_id)
-        record = await self.store.get_message(space(call.project, CONVERSATIONS), conversation_id, item_id)
+        kept = space(call.project, CONVERSATIONS)
+        record = await self.store.get_message(kept, conversation_id, item_id)
+        if record is None and self.lenient:
+            # An unknown item is an empty user message on first use, as a thread's unknown message is.
+            placeholder = message_item(item_id, "user", [{"type": "input_text", "text": ""}])
+            record = {"id": item_id, "thread_id": conversation_id, "item": placeholder}
+            await self.store.add_message(kept, record)
         if record is None:
             raise errors.item_not_found(item_id)
         item: JSON = record["item"]
@@ -162,6 +167,7 @@ class ConversationsAPI:
 
     async def delete_item(self, call: Call) -> JSON:
         await self._item(call)
-        await self.store.delete_message(space(call.project, CONVERSATIONS), call.path["conversation_id"], call.path["item_id"])
+        conversation_id = call.path["conversation_id"]
+        await self.store.delete_message(space(call.project, CONVERSATIONS), conversation_id, call.path["item_id"])
         # The real API answers the conversation, not a deletion object.
         return await self.conversation(call.project, call.path["conversation_id"])

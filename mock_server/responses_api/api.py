@@ -89,15 +89,15 @@ class ResponsesAPI:
         project, body = call.project, call.body
         header = requested_pace(call)
         reference, previous_id = body.get("conversation"), body.get("previous_response_id")
-        if reference is not None and previous_id is not None:
+        if reference is not None and previous_id is not None and not self.lenient:
             raise errors.conversation_with_previous_response()
-        if body.get("prompt") is not None:
+        if body.get("prompt") is not None and not self.lenient:
             # The mock keeps no prompts (they are made in the dashboard only): any id is unknown.
             raise errors.prompt_not_found(body["prompt"]["id"])
         conversation_id = reference if isinstance(reference, str) or reference is None else reference["id"]
         context: list[JSON] = []
         if previous_id is not None:
-            previous = await self.kept.get(project, previous_id)
+            previous = await self.adopted(project, previous_id)
             if previous is None:
                 raise errors.previous_response_not_found(previous_id)
             context = await self._chain(project, previous)
@@ -260,7 +260,23 @@ class ResponsesAPI:
             wait += (words - 1) / pace.per_second
         return wait
 
+    async def adopted(self, project: str, response_id: str) -> JSON | None:
+        """The response's record; in lenient mode an unknown id gets a completed, empty response on first use."""
+        found = await self.kept.get(project, response_id)
+        if found is None and self.lenient:
+            now = self.identity.now()
+            response = response_object(response_id, now, {}, None)
+            response.update(status="completed", completed_at=now, usage=usage_object(0, 0))
+            found = {"response": response, "input": [], "context": None}
+            await self.kept.put(project, found)
+        return found
+
+    async def adopt(self, project: str, response_id: str) -> None:
+        if self.lenient:
+            await self.adopted(project, response_id)
+
     async def get_response(self, call: Call) -> JSON:
+        await self.adopt(call.project, call.path["response_id"])
         record = await self._advance(call.project, call.path["response_id"])
         response: JSON = record["response"]
         include = included(call.query)
@@ -268,6 +284,7 @@ class ResponsesAPI:
 
     async def delete_response(self, call: Call) -> JSON:
         response_id = call.path["response_id"]
+        await self.adopt(call.project, response_id)
         if not await self.kept.delete(call.project, response_id):
             raise errors.response_not_found(response_id)
         return deleted_object(response_id, "response")
@@ -277,12 +294,15 @@ class ResponsesAPI:
         usage (as the recorded cancel of a queued one answered); a finished one, or one not made in the
         background, is refused."""
         project, response_id = call.project, call.path["response_id"]
+        await self.adopt(project, response_id)
         for _ in range(UPDATE_ATTEMPTS):
             held = await self.kept.read(project, response_id)
             if held is None:
                 raise errors.response_not_found(response_id)
             record = held.data
             response: JSON = record["response"]
+            if self.lenient and (not response["background"] or response["status"] not in ("queued", "in_progress")):
+                return response  # as lenient mode answers the cancel of a run that stopped: unchanged
             if not response["background"]:
                 raise errors.cannot_cancel_response(None)
             if response["status"] not in ("queued", "in_progress"):
@@ -297,6 +317,7 @@ class ResponsesAPI:
         """The items the response was made from: the chain's before its own input (a response made in a
         conversation lists its own input only), newest first unless asked otherwise."""
         project = call.project
+        await self.adopt(project, call.path["response_id"])
         record = await self._record(project, call.path["response_id"])
         previous = record["response"]["previous_response_id"]
         earlier: list[JSON] = []
