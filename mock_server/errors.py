@@ -237,11 +237,13 @@ def conversation_full(conversation_id: str, most: int) -> APIError:
 
 
 def cannot_fit(size: int, limit: int) -> APIError:
-    """A thread that would grow past what one thread may hold of the memory budget."""
+    """A thread (or a conversation, or a stored response: kept as threads) that would grow past what one thread
+    may hold of the memory budget."""
     return APIError(
         413,
-        f"The thread would take {size} bytes, more than the {limit} bytes this mock keeps for one thread "
-        "(a quarter of its store's share of --max-memory). Send less, or start the mock with a larger budget.",
+        f"The object would take {size} bytes, more than the {limit} bytes this mock keeps for one thread, "
+        "conversation or response (a quarter of its store's share of --max-memory). Send less, or start the mock "
+        "with a larger budget.",
         code="object_too_large",
     )
 

@@ -78,17 +78,19 @@ class ConversationsAPI:
         """Every conversation of the project, oldest first (the admin API's list)."""
         return await self.store.threads(space(project, CONVERSATIONS))
 
-    async def append(self, project: str, conversation_id: str, items: list[JSON]) -> None:
-        """The items added at the conversation's end; a 404 if it went meanwhile (deleted or evicted), a 400 once
-        it holds `max_items`."""
+    async def append(self, project: str, conversation_id: str, items: list[JSON], most: int | None = None) -> bool:
+        """The items added at the conversation's end; False when it went meanwhile (deleted or evicted: a response
+        that ends in it keeps its output). With `most` (a client's own items), a 400 once it holds that many; a
+        response's input and output are never refused for it, as a run's reply is not."""
         kept = space(project, CONVERSATIONS)
         for item in items:
             record = {"id": item["id"], "thread_id": conversation_id, "item": item}
             try:
-                if not await self.store.add_message(kept, record, self.max_items):
-                    raise errors.conversation_not_found(conversation_id)
+                if not await self.store.add_message(kept, record, most):
+                    return False
             except ThreadFull as full:
                 raise errors.conversation_full(conversation_id, full.most) from None
+        return True
 
     async def create_conversation(self, call: Call) -> JSON:
         created_at = self.identity.now()
@@ -143,7 +145,8 @@ class ConversationsAPI:
         await self.conversation(call.project, conversation_id)
         new_id = self.id_maker(group_of(conversation_id))
         items = [new_item(param, new_id) for param in call.body["items"]]
-        await self.append(call.project, conversation_id, items)
+        if not await self.append(call.project, conversation_id, items, self.max_items):
+            raise errors.conversation_not_found(conversation_id)
         include = included(call.query)
         return list_object([shown(item, include) for item in items], False)
 
