@@ -7,7 +7,7 @@
     GET    /__mock__/faults/{id}       one rule
     DELETE /__mock__/faults/{id}       remove one rule
     DELETE /__mock__/faults            remove every rule
-    GET    /__mock__/requests          the journal; filters method, path, status, limit
+    GET    /__mock__/requests          the journal; filters method, path, status, limit, after (an id)
     GET    /__mock__/replies           the reply rules of runs, in the order they are tried
     POST   /__mock__/replies           add a rule (or a list of them), tried after those already there
     DELETE /__mock__/replies           back to the configured rules
@@ -18,6 +18,7 @@
     GET    /__mock__/responses?project=K                     its stored responses, in creation order, as they
                                                              are (listing moves no background response on)
     GET    /__mock__/ca.pem            the CA certificate of --tls (PEM), to anyone
+    GET    /__mock__/                  the dashboard (a page; its JSON under /__mock__/dashboard/, see dashboard/)
 
 Everything but health and the CA answers loopback clients only, unless the server has an admin token: then it
 answers anyone who sends `Authorization: Bearer <token>`, and no one else.
@@ -36,6 +37,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from .dashboard import dashboard_routes
 from .errors import APIError, conversation_not_found, invalid_fault_rule, invalid_request, unknown_fault_rule
 from .faults import FaultSyntaxError, parse_any
 from .responses import JSONResponse
@@ -163,6 +165,7 @@ def admin_routes(mock: MockApp) -> list[BaseRoute]:
             path=path,
             status=query_int(request, "status", 100),
             limit=query_int(request, "limit", 1),
+            after=query_int(request, "after", 0),
         )
         return JSONResponse({"object": "list", "data": [entry.to_dict() for entry in entries]})
 
@@ -253,4 +256,5 @@ def admin_routes(mock: MockApp) -> list[BaseRoute]:
         Route("/__mock__/conversations", guarded(list_conversations), methods=["GET"]),
         Route("/__mock__/conversations/{conversation_id}/items", guarded(list_conversation_items), methods=["GET"]),
         Route("/__mock__/responses", guarded(list_responses), methods=["GET"]),
+        *dashboard_routes(mock, guarded),
     ]

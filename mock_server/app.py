@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from starlette.applications import Starlette
@@ -15,7 +16,7 @@ from starlette.routing import Route
 
 from .admin import admin_routes
 from .budget import InFlight, Shares
-from .contract import Contract, OperationTable, Validators
+from .contract import FOUNDRY_OVERLAY_NAME, Contract, OperationTable, Validators, default_contract_path
 from .conversations import ConversationsAPI
 from .faults import FaultBook
 from .files import FilesAPI
@@ -32,6 +33,7 @@ from .runs import ReplyBook, RunsAPI
 from .runs.pace import Pace
 from .settings import Settings
 from .store import Store, store_for
+from .streaming import Streams
 from .threads import ThreadsAPI
 from .vector_stores import ToolResources, VectorStoresAPI
 
@@ -65,12 +67,14 @@ class MockApp(Starlette):
             max_messages=settings.max_thread_messages,
         )
         self.replies = ReplyBook(list(settings.replies))
-        runs = RunsAPI(threads, self.replies, poll_after_ms=settings.poll_after_ms, pace=Pace.parse(settings.pace))
-        self.streams = runs.streams
+        # One set of streams for runs and responses: shutdown stops them all.
+        self.streams = Streams()
+        pace = Pace.parse(settings.pace)
+        runs = RunsAPI(threads, self.replies, poll_after_ms=settings.poll_after_ms, pace=pace, streams=self.streams)
         conversations = ConversationsAPI(
             self.store, self.identity, lenient=lenient, max_items=settings.max_thread_messages
         )
-        responses = ResponsesAPI(conversations, self.replies, pace=Pace.parse(settings.pace))
+        responses = ResponsesAPI(conversations, threads.resources, self.replies, pace=pace, streams=self.streams)
         # For the admin API: the families' objects as they are kept, per project.
         self.conversations, self.responses = conversations, responses
         threads.message_guard = runs.refuse_message_during_run
@@ -78,18 +82,22 @@ class MockApp(Starlette):
         self.journal = Journal(settings.journal_size, settings.max_body_size, max_bytes=self.shares.journal)
         rate_limit = RateLimit.parse(settings.rate_limit) if settings.rate_limit else None
         self.rate_limits = TokenBuckets(rate_limit) if rate_limit else None
-        operations = OperationTable(
-            self.contract,
-            Validators(self.contract, settings.max_body_size, lenient=lenient, max_file_bytes=settings.max_file_bytes),
-            {
-                **threads.handlers(),
-                **runs.handlers(),
-                **files.handlers(),
-                **vector_stores.handlers(),
-                **conversations.handlers(),
-                **responses.handlers(),
-            },
+        handlers = {
+            **threads.handlers(),
+            **runs.handlers(),
+            **files.handlers(),
+            **vector_stores.handlers(),
+            **conversations.handlers(),
+            **responses.handlers(),
+        }
+        validators = partial(
+            Validators, max_body_size=settings.max_body_size, lenient=lenient, max_file_bytes=settings.max_file_bytes
         )
+        operations = OperationTable(self.contract, validators(self.contract), handlers)
+        foundry = self.contract.overlay(default_contract_path(FOUNDRY_OVERLAY_NAME))
+        foundry_operations = OperationTable(foundry, validators(foundry), handlers)
+        # Also read by the dashboard, to tell again why a journaled request failed its checks.
+        self.operations, self.foundry_operations = operations, foundry_operations
         super().__init__(
             routes=[
                 Route("/openapi.json", self.openapi_json, methods=["GET"]),
@@ -105,7 +113,11 @@ class MockApp(Starlette):
                 *([Middleware(RateLimiter, buckets=self.rate_limits)] if self.rate_limits is not None else []),
                 Middleware(FaultInjector, book=self.faults, rate_limit=rate_limit),
                 Middleware(
-                    APIDispatch, operations=operations, body_timeout=settings.body_timeout, in_flight=self.in_flight
+                    APIDispatch,
+                    operations=operations,
+                    body_timeout=settings.body_timeout,
+                    in_flight=self.in_flight,
+                    foundry_operations=foundry_operations,
                 ),
             ],
             exception_handlers={HTTPException: http_exception},

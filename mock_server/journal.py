@@ -5,6 +5,7 @@ Python API (the admin API's GET /__mock__/requests and the pytest plugin read th
     journal = app.journal
     journal.entries(method="POST", path="/v1/threads", status=429)   # JournalEntry objects, oldest first
     journal.entries()[-1].to_dict()    # method, path, query, headers, body, status, fault, timing
+    journal.entries(after=41)          # only the requests numbered after 41: a poller's cursor
     journal.clear()
 
 `middleware.journal.RequestJournal` fills it; it is outermost, so it sees every request, the ones refused
@@ -317,12 +318,17 @@ class Journal:
         path: str | None = None,
         status: int | None = None,
         limit: int | None = None,
+        after: int | None = None,
     ) -> list[JournalEntry]:
         """Recorded requests, oldest first, in flight ones included. `path` takes the fault rules' patterns
-        (`/v1/threads/*`; a /v1 path also matches the same path at the root); `limit` keeps the newest N."""
+        (`/v1/threads/*`; a /v1 path also matches the same path at the root); `limit` keeps the newest N;
+        `after` only those numbered after it (a cursor: each request gets the next number, and a reader that
+        polls with it is handed only what is new, at the cost of a comparison per entry it skips)."""
         where = Where(method.upper() if method else None, path or "*")
-        done = (JournalEntry._make(fields) for fields in self._done)
-        everything = sorted([*done, *(r.entry(finished=False) for r in list(self._open.values()))])
+        first = 0 if after is None else after
+        done = (JournalEntry._make(fields) for fields in self._done if fields[0] > first)
+        in_flight = (r.entry(finished=False) for r in list(self._open.values()) if r.number > first)
+        everything = sorted([*done, *in_flight])
         kept = everything[-self.size :] if self.size else []
         found = [e for e in kept if where.matches(e.method, e.path) and (status is None or e.status == status)]
         return found[-limit:] if limit else found

@@ -184,6 +184,32 @@ def test_a_project_is_its_own_state(server: BackgroundServer[MockApp], agents: A
     assert thread.id in [t["id"] for t in listed.json()["data"]]
 
 
+def test_foundry_lists_a_project_s_threads_where_openai_never_did(
+    server: BackgroundServer[MockApp], agents: AgentsClient, web: httpx.Client
+) -> None:
+    made = [agents.threads.create(metadata={"n": str(n)}).id for n in range(3)]
+    # The SDK pages with `after=last_id` until a page comes back empty: a page size of two takes two pages.
+    listed = [thread.id for thread in agents.threads.list(limit=2, order=ListSortOrder.ASCENDING)]
+    assert listed[-3:] == made and len(set(listed)) == len(listed)
+    newest = agents.threads.list(limit=1)
+    assert next(iter(newest)).id == made[-1]
+    page = web.get(
+        f"/api/projects/{PROJECT}/threads",
+        params={"api-version": "v1", "limit": 2, "order": "asc", "after": made[0]},
+        headers={"Authorization": "Bearer t"},
+    ).json()
+    assert [t["id"] for t in page["data"]] == made[1:] and page["object"] == "list" and page["has_more"] is False
+    assert (page["first_id"], page["last_id"]) == (made[1], made[2])
+    # Checked against foundry-agents.yaml as any operation is against the contract.
+    bad = web.get(f"/api/projects/{PROJECT}/threads?api-version=v1&limit=0", headers={"Authorization": "Bearer t"})
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "limit"
+    # OpenAI and Azure OpenAI never listed threads: their paths still refuse the method.
+    openai = httpx.get(f"{server.base_url}/threads", headers={"Authorization": "Bearer k"}, verify=trusted(server))
+    assert openai.status_code == 405 and openai.headers["allow"] == "POST"
+    azure = web.get(f"/openai/threads?api-version={AZURE_VERSION}", headers={"api-key": "k"})
+    assert azure.status_code == 405
+
+
 def test_azure_refusals(web: httpx.Client) -> None:
     key = {"api-key": "k"}
     missing = web.get("/openai/threads/thread_abc", headers=key)

@@ -88,13 +88,15 @@ def test_quick_run_measures_every_part_with_the_builtin_load_generator(tmp_path:
 
 
 def test_the_instruction_counter_runs_each_scenario_with_the_budget_off() -> None:
-    environment = {**os.environ, "N": "2", "SCENARIO": "create", "MAX_MEMORY": "off"}
-    assert subprocess.run([sys.executable, "-m", "bench.instructions"], cwd=ROOT, env=environment).returncode == 0
+    environment = {**os.environ, "N": "2", "MAX_MEMORY": "off"}
+    for scenario in ("create", "stream"):
+        environment["SCENARIO"] = scenario
+        assert subprocess.run([sys.executable, "-m", "bench.instructions"], cwd=ROOT, env=environment).returncode == 0
     environment["SCENARIO"] = "everything"
     refused = subprocess.run(
         [sys.executable, "-m", "bench.instructions"], cwd=ROOT, env=environment, capture_output=True, text=True
     )
-    assert refused.returncode == 1 and "SCENARIO must be one of round, create" in refused.stderr
+    assert refused.returncode == 1 and "SCENARIO must be one of round, create, stream" in refused.stderr
 
 
 def test_wrk_is_used_when_installed_and_its_absence_is_explained() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -10,6 +11,7 @@ import yaml
 from openapi_spec_validator import validate
 
 from mock_server.contract import Contract, resolve_refs
+from mock_server.contract.document import parse_yaml
 
 ERRORS_FOR_ALL = {"400", "401", "405", "429", "500", "503"}
 OPERATIONS = {
@@ -76,7 +78,7 @@ CONVERSATIONS_AND_RESPONSES = {
     "listInputItems",
 }
 # The operations whose body can ask for `"stream": true`, answered as text/event-stream.
-STREAMING = {"createRun", "createThreadAndRun", "submitToolOuputsToRun", "createResponse"}
+STREAMING = {"createRun", "createThreadAndRun", "submitToolOuputsToRun", "createResponse", "getResponse"}
 
 
 def test_contract_is_valid_openapi_31(contract: Contract) -> None:
@@ -202,7 +204,12 @@ def test_streaming_operations_declare_the_event_stream_and_the_others_do_not(con
         content = op.responses["200"]["content"]
         assert ("text/event-stream" in content) == (op_id in STREAMING), op_id
         if op_id in STREAMING:
-            assert op.body_schema is not None and op.body_schema["properties"]["stream"]["type"] == ["boolean", "null"]
+            if op.method == "GET":
+                # A background response streamed again: `stream` is a query parameter there.
+                assert {p.name: p.schema for p in op.params_in("query")}["stream"] == {"type": "boolean"}
+            else:
+                assert op.body_schema is not None
+                assert op.body_schema["properties"]["stream"]["type"] == ["boolean", "null"]
             # Each event is described as a client reads it: its name, and its data as JSON text whose
             # object `contentSchema` gives (what Schemathesis checks every event of an answer against).
             event = content["text/event-stream"]["schema"]
@@ -213,7 +220,7 @@ def test_streaming_operations_declare_the_event_stream_and_the_others_do_not(con
                 data = branch["properties"]["data"]
                 assert data["type"] == "string"
                 assert data.get("contentMediaType") == "application/json" or data["const"] == "[DONE]"
-            if op_id == "createResponse":
+            if op_id in ("createResponse", "getResponse"):
                 # The Responses API's events, named by their `type`; no `[DONE]`.
                 assert {"response.created", "response.output_text.delta", "response.completed"} <= names
                 assert "done" not in names
@@ -257,3 +264,31 @@ def test_not_found_examples_name_the_new_objects(contract: Contract) -> None:
     messages = [example["value"]["error"]["message"] for example in examples.values()]
     assert any(m.startswith("No assistant found with id 'asst_") for m in messages)
     assert any(m.startswith("No run found with id 'run_") for m in messages)
+
+
+def test_a_parsed_document_is_read_back_from_the_cache_only_for_the_same_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    text = "paths:\n  /threads: {post: {operationId: createThread}}\nnumbers: [1, 2.5, null, true]\n"
+    first = parse_yaml(text)
+    (copy,) = (tmp_path / "threads-mock").iterdir()
+    assert first == yaml.safe_load(text) and parse_yaml(text) == first
+    # What is read back is the copy: a copy changed by hand shows, which proves the YAML was not parsed again.
+    copy.write_bytes(b'{"from": "the cache"}')
+    assert parse_yaml(text) == {"from": "the cache"}
+    # A broken copy is parsed past and made again; another text has a copy of its own.
+    copy.write_bytes(b"{not json")
+    assert parse_yaml(text) == first and parse_yaml(text + "more: 1\n")["more"] == 1
+    assert len(list((tmp_path / "threads-mock").iterdir())) == 2
+    # A document JSON would change (a key that is no string) is never copied.
+    assert parse_yaml("200: ok\n") == {200: "ok"} and parse_yaml("200: ok\n") == {200: "ok"}
+    assert len(list((tmp_path / "threads-mock").iterdir())) == 2
+
+
+def test_a_cache_that_cannot_be_written_is_passed_by(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    assert parse_yaml("a: [1]\n") == {"a": [1]}
+    assert Contract().operations["createThread"].path == "/threads"

@@ -44,6 +44,8 @@ def nested(depth: int) -> bytes:
 
 CASES = [
     Case("not JSON", post("/v1/threads", b"hello"), 400, None, "We could not parse the JSON body"),
+    # Only an empty body stands for "no parameters"; whitespace alone is no JSON text.
+    Case("whitespace only", post("/v1/vector_stores", b" \r\n"), 400, None, "We could not parse the JSON body"),
     Case("not UTF-8", post("/v1/threads", b'{"metadata": {"k": "\xff\xfe"}}'), 400, None, "We could not parse"),
     Case("JSON array", post("/v1/threads", b"[]"), 400, "invalid_type", "Invalid type for body"),
     Case("JSON string", post("/v1/threads", b'"thread"'), 400, "invalid_type", "Invalid type for body"),

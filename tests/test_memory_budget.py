@@ -163,10 +163,10 @@ def rss(pid: int) -> int:
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))) * 1024
 
 
-BUDGET = "256MB"
+BUDGET = "128MB"
 # The interpreter, Starlette, uvicorn, the contract and its validators, the allocator's slack: what the
 # process holds beyond the budget (README, "Memory budget"); 60-70 MB idle on this machine. The load below
-# peaks at about 290 MB with the budget, and at about 400 MB (and growing with the load) without one.
+# peaks at about 180 MB with this budget; without one the process keeps all it stored (and grows with the load).
 OVERHEAD = 96 * 1024**2
 
 

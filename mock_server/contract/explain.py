@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from .. import errors
 from ..errors import APIError, param_path
+
+if TYPE_CHECKING:
+    import jsonschema
 
 JSON_TYPE_LABELS = {
     "string": "a string",

@@ -6,13 +6,13 @@ walked again by the pure-Python `jsonschema`, whose error tree `explain` turns i
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import jsonschema_rs
 import orjson
 
@@ -24,6 +24,9 @@ from .explain import enum_values, error_order, expected_label, explain, got_labe
 from .forms import FormSchema
 from .lenient import clamped, lenient_schema
 
+if TYPE_CHECKING:
+    import jsonschema
+
 INTEGER = re.compile(r"^-?[0-9]+$")
 
 
@@ -32,11 +35,19 @@ class SchemaCheck:
     `x-error-wording` names: the Assistants API's table by default, or `jsonschema`'s own)."""
 
     def __init__(self, schema: Mapping[str, Any]) -> None:
+        self.schema = schema
         self.fast = jsonschema_rs.validator_for(dict(schema), validate_formats=True)
-        self.slow = jsonschema.Draft202012Validator(
-            schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-        )
         self.explain = in_validator_words if schema.get("x-error-wording") == "jsonschema" else explain
+
+    @functools.cached_property
+    def slow(self) -> jsonschema.Draft202012Validator:
+        """Made on the first refusal: importing `jsonschema` was a fifth of the mock's start-up, and a valid
+        request never needs it."""
+        import jsonschema
+
+        return jsonschema.Draft202012Validator(
+            self.schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+        )
 
     def check(self, instance: Any, prefix: Sequence[str | int] = ()) -> None:
         if self.fast.is_valid(instance):
@@ -62,8 +73,12 @@ def object_schema(parameters: Iterable[Any]) -> dict[str, Any]:
 
 
 def coerce_query_value(schema: Mapping[str, Any], raw: str) -> Any:
-    if "integer" in schema_types(schema) and INTEGER.match(raw):
+    types = schema_types(schema)
+    if "integer" in types and INTEGER.match(raw):
         return int(raw)
+    # As the SDKs send a boolean (`stream=true`); any other spelling is a string, refused as one.
+    if "boolean" in types and raw in ("true", "false"):
+        return raw == "true"
     return raw
 
 
@@ -149,7 +164,7 @@ class OperationValidator:
             return {}
         if len(raw) > self.max_body_size:
             raise errors.body_too_large(self.max_body_size)
-        if raw.strip() == b"":
+        if not raw:
             body: Any = {}
         else:
             if content_type is None:

@@ -37,10 +37,17 @@ def request_headers(scope: Scope) -> tuple[str | None, str | None, str | None]:
 
 class APIDispatch:
     def __init__(
-        self, app: ASGIApp, operations: OperationTable, body_timeout: float = 30.0, in_flight: InFlight | None = None
+        self,
+        app: ASGIApp,
+        operations: OperationTable,
+        body_timeout: float = 30.0,
+        in_flight: InFlight | None = None,
+        foundry_operations: OperationTable | None = None,
     ) -> None:
         self.app = app
         self.operations = operations
+        # What only Foundry's agents service served (contracts/foundry-agents.yaml), tried for its paths alone.
+        self.foundry_operations = foundry_operations
         self.body_timeout = body_timeout
         self.in_flight = in_flight
 
@@ -54,6 +61,10 @@ class APIDispatch:
                 await self.app(scope, receive, send)
                 return
             found = self.operations.match(scope["method"], route.path)
+            if route.foundry and self.foundry_operations is not None and (found is None or found.operation is None):
+                foundry_only = self.foundry_operations.match(scope["method"], route.path)
+                if foundry_only is not None and foundry_only.operation is not None:
+                    found = foundry_only
             if found is None:
                 raise route.unknown(scope["method"], scope["path"])
         if found.operation is None:

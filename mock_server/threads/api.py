@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from .. import errors
 from ..ids import Identity
 from ..objects import deleted_object, list_object, list_query, merged_within_limit
-from ..store import DEFAULT_MAX_THREAD_MESSAGES, JSON, Store, ThreadFull
+from ..store import DEFAULT_MAX_THREAD_MESSAGES, JSON, Store, ThreadFull, page_of
 from ..types import Call, Handler
 from ..vector_stores import ToolResources
 from .objects import message_object, thread_object
@@ -40,6 +40,7 @@ class ThreadsAPI:
             "getThread": self.get_thread,
             "modifyThread": self.modify_thread,
             "deleteThread": self.delete_thread,
+            "listThreads": self.list_threads,
             "listMessages": self.list_messages,
             "createMessage": self.create_message,
             "getMessage": self.get_message,
@@ -124,6 +125,12 @@ class ThreadsAPI:
         if thread is None:
             raise errors.not_found("thread", thread_id)
         return thread
+
+    async def list_threads(self, call: Call) -> JSON:
+        """Foundry's list of a project's threads (contracts/foundry-agents.yaml; OpenAI never had one)."""
+        threads = {thread["id"]: thread for thread in await self.store.threads(call.project)}
+        ids, has_more = page_of(list(threads), list_query(call))
+        return list_object([threads[thread_id] for thread_id in ids], has_more)
 
     async def modify_thread(self, call: Call) -> JSON:
         thread_id = call.path["thread_id"]
