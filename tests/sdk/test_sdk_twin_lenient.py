@@ -72,6 +72,11 @@ def test_placeholder_ids_and_what_a_suite_of_them_sends(clients: tuple[OpenAI, O
     found = lenient.responses.retrieve("resp_placeholder")
     assert (found.id, found.status, found.output) == ("resp_placeholder", "completed", [])
     assert lenient.responses.input_items.list("resp_other").data == []
+    # A stream of a response made without background: its status's one event, as a run's stream that waits for
+    # nothing is one.
+    assert [event.type for event in lenient.responses.retrieve("resp_placeholder", stream=True)] == [
+        "response.completed"
+    ]
     # A cancel of a response that is not running answers it unchanged, as a cancel of a stopped run does.
     assert lenient.responses.cancel("resp_placeholder").status == "completed"
     assert lenient.responses.delete("resp_gone") is None
@@ -88,6 +93,7 @@ def test_placeholder_ids_and_what_a_suite_of_them_sends(clients: tuple[OpenAI, O
 
     refusals = [
         lambda: strict.responses.retrieve("resp_placeholder"),
+        lambda: strict.responses.retrieve(strict.responses.create(model="gpt-4o", input="Hi").id, stream=True),
         lambda: strict.conversations.items.retrieve("msg_abc", conversation_id="conv_123"),
         lambda: strict.responses.create(model="gpt-4o", input="Hi", max_output_tokens=0),
         lambda: strict.responses.create(model="gpt-4o", prompt={"id": "pmpt_1"}),
