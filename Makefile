@@ -21,7 +21,7 @@ SDK1_STAMP := $(SDK1_VENV)/.installed
 SDK_SUITES_CACHE ?= .cache/sdk-suites
 ACTION_STAMP := $(ACTION_VENV)/.installed
 
-.PHONY: run test test-main test-sdk1 test-sdk-suites test-action test-dashboard dashboard-screenshot lint bench fuzz clean
+.PHONY: run test test-main test-sdk1 test-sdk-suites test-action test-agents test-dashboard dashboard-screenshot lint bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,16 @@ $(SDK1_VENV)/.sdk-suites: $(SDK1_STAMP)
 # checkout into a throwaway virtualenv included, and its files and examples under the checkers (1-2 minutes).
 test-action: $(STAMP) $(ACTION_STAMP)
 	ACTION_TOOLS=$(CURDIR)/$(ACTION_VENV)/bin $(BIN)/python -m pytest -p no:cacheprovider tests/action_checks.py
+
+# A framework on the Responses API, unmodified against the mock (tests/agents: openai-agents' Runner with a function
+# tool, a conversation, a chain), in the main virtualenv with the `agents` extra (it needs openai 3.x). Its own
+# target: importing the package takes seconds of CPU that `make test` has no room for.
+test-agents: $(VENV)/.agents
+	THREADS_MOCK_AGENTS=1 $(BIN)/python -m pytest -p no:cacheprovider tests/agents
+
+$(VENV)/.agents: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,fuzz,dev,agents]'
+	touch $@
 
 # The dashboard (/__mock__/) in headless Chromium driven by Playwright (tests/dashboard_checks.py, about a minute):
 # Debian's chromium installed by scripts/chromium (apt-get, as root) when missing, Playwright by the

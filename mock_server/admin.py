@@ -13,6 +13,10 @@
     DELETE /__mock__/replies           back to the configured rules
     DELETE /__mock__/requests          empty the journal
     GET    /__mock__/threads?project=K the threads of one project (API key), in creation order
+    GET    /__mock__/conversations?project=K                 its conversations, in creation order
+    GET    /__mock__/conversations/{id}/items?project=K      a conversation's items, oldest first, as stored
+    GET    /__mock__/responses?project=K                     its stored responses, in creation order, as they
+                                                             are (listing moves no background response on)
     GET    /__mock__/ca.pem            the CA certificate of --tls (PEM), to anyone
     GET    /__mock__/                  the dashboard (a page; its JSON under /__mock__/dashboard/, see dashboard/)
 
@@ -34,7 +38,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from .dashboard import dashboard_routes
-from .errors import APIError, invalid_fault_rule, invalid_request, unknown_fault_rule
+from .errors import APIError, conversation_not_found, invalid_fault_rule, invalid_request, unknown_fault_rule
 from .faults import FaultSyntaxError, parse_any
 from .responses import JSONResponse
 from .runs import parse_reply_rule
@@ -194,11 +198,29 @@ def admin_routes(mock: MockApp) -> list[BaseRoute]:
     async def clear_replies(request: Request) -> Response:
         return JSONResponse({"deleted": reply_book.clear()})
 
-    async def list_threads(request: Request) -> Response:
+    def project_of(request: Request, what: str) -> str:
         project = request.query_params.get("project")
         if not project:
-            raise invalid_request("Missing 'project': the API key whose threads to list.", param="project")
-        found = await mock.store.threads(project)
+            raise invalid_request(f"Missing 'project': the API key whose {what} to list.", param="project")
+        return project
+
+    async def list_threads(request: Request) -> Response:
+        found = await mock.store.threads(project_of(request, "threads"))
+        return JSONResponse({"object": "list", "data": found})
+
+    async def list_conversations(request: Request) -> Response:
+        found = await mock.conversations.conversations(project_of(request, "conversations"))
+        return JSONResponse({"object": "list", "data": found})
+
+    async def list_conversation_items(request: Request) -> Response:
+        project, conversation_id = project_of(request, "items"), request.path_params["conversation_id"]
+        if await mock.conversations.find(project, conversation_id) is None:
+            raise conversation_not_found(conversation_id)
+        found = await mock.conversations.items(project, conversation_id)
+        return JSONResponse({"object": "list", "data": found})
+
+    async def list_responses(request: Request) -> Response:
+        found = await mock.responses.kept.all(project_of(request, "responses"))
         return JSONResponse({"object": "list", "data": found})
 
     def by_method(**endpoints: Endpoint) -> Endpoint:
@@ -231,5 +253,8 @@ def admin_routes(mock: MockApp) -> list[BaseRoute]:
             methods=["GET", "POST", "DELETE"],
         ),
         Route("/__mock__/threads", guarded(list_threads), methods=["GET"]),
+        Route("/__mock__/conversations", guarded(list_conversations), methods=["GET"]),
+        Route("/__mock__/conversations/{conversation_id}/items", guarded(list_conversation_items), methods=["GET"]),
+        Route("/__mock__/responses", guarded(list_responses), methods=["GET"]),
         *dashboard_routes(mock, guarded),
     ]

@@ -71,8 +71,12 @@ class MockApp(Starlette):
         self.streams = Streams()
         pace = Pace.parse(settings.pace)
         runs = RunsAPI(threads, self.replies, poll_after_ms=settings.poll_after_ms, pace=pace, streams=self.streams)
-        conversations = ConversationsAPI(self.store, self.identity, lenient=lenient)
+        conversations = ConversationsAPI(
+            self.store, self.identity, lenient=lenient, max_items=settings.max_thread_messages
+        )
         responses = ResponsesAPI(conversations, threads.resources, self.replies, pace=pace, streams=self.streams)
+        # For the admin API: the families' objects as they are kept, per project.
+        self.conversations, self.responses = conversations, responses
         threads.message_guard = runs.refuse_message_during_run
         self.faults = FaultBook(settings.seed, settings.faults)
         self.journal = Journal(settings.journal_size, settings.max_body_size, max_bytes=self.shares.journal)

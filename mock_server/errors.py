@@ -225,12 +225,25 @@ def thread_full(thread_id: str, most: int) -> APIError:
     )
 
 
+def conversation_full(conversation_id: str, most: int) -> APIError:
+    """A new item for a conversation that holds the most a thread may (`--max-thread-messages`); the real API
+    states no such limit, so the wording and code are the mock's, after `thread_full`'s."""
+    return APIError(
+        400,
+        f"Conversation {conversation_id} already has {most} items, the most a conversation can hold. "
+        "Start a new conversation.",
+        code="conversation_item_limit_exceeded",
+    )
+
+
 def cannot_fit(size: int, limit: int) -> APIError:
-    """A thread that would grow past what one thread may hold of the memory budget."""
+    """A thread (or a conversation, or a stored response: kept as threads) that would grow past what one thread
+    may hold of the memory budget."""
     return APIError(
         413,
-        f"The thread would take {size} bytes, more than the {limit} bytes this mock keeps for one thread "
-        "(a quarter of its store's share of --max-memory). Send less, or start the mock with a larger budget.",
+        f"The object would take {size} bytes, more than the {limit} bytes this mock keeps for one thread, "
+        "conversation or response (a quarter of its store's share of --max-memory). Send less, or start the mock "
+        "with a larger budget.",
         code="object_too_large",
     )
 

@@ -376,8 +376,8 @@ class Settings:
     max_threads: int = setting(
         DEFAULT_MAX_THREADS,
         INTEGER,
-        "most threads the store keeps, all keys together; past it the least recently used thread and its "
-        "messages are dropped, counted on /__mock__/health",
+        "most threads the store keeps, all keys together, conversations and stored responses counted as threads; "
+        "past it the least recently used one and its messages (items) are dropped, counted on /__mock__/health",
         metavar="N",
         marker=True,
     )
@@ -393,7 +393,8 @@ class Settings:
     max_thread_messages: int = setting(
         DEFAULT_MAX_THREAD_MESSAGES,
         COUNT,
-        "most messages one thread holds; a new message past it gets 400 thread_message_limit_exceeded",
+        "most messages one thread (items one conversation) holds; a new one past it gets 400 "
+        "thread_message_limit_exceeded (conversation_item_limit_exceeded)",
         metavar="N",
         marker=True,
     )

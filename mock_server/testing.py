@@ -101,16 +101,18 @@ def describe_rule(state: Mapping[str, Any]) -> str:
     return f"{state['id']} {json.dumps(data)} (matched {state['matched']}, applied {state['applied']})"
 
 
-class ThreadsView:
-    """The threads stored for the mock's API key: for assertions, and for seeding state."""
+class AdminList:
+    """The objects of one kind the admin API lists for the mock's API key, oldest first: for assertions."""
+
+    path = ""
 
     def __init__(self, mock: ThreadsMock) -> None:
         self.mock = mock
 
     def all(self) -> list[dict[str, Any]]:
-        """Every thread of the mock's API key, oldest first."""
+        """Every object of the mock's API key, oldest first."""
         query = urllib.parse.urlencode({"project": self.mock.api_key})
-        listed = self.mock.admin("GET", f"/__mock__/threads?{query}")
+        listed = self.mock.admin("GET", f"{self.path}?{query}")
         return list(listed["data"])
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
@@ -119,14 +121,20 @@ class ThreadsView:
     def __len__(self) -> int:
         return len(self.all())
 
-    def __contains__(self, thread_id: object) -> bool:
-        return any(thread["id"] == thread_id for thread in self.all())
+    def __contains__(self, object_id: object) -> bool:
+        return any(found["id"] == object_id for found in self.all())
 
-    def __getitem__(self, thread_id: str) -> dict[str, Any]:
-        for thread in self.all():
-            if thread["id"] == thread_id:
-                return thread
-        raise KeyError(thread_id)
+    def __getitem__(self, object_id: str) -> dict[str, Any]:
+        for found in self.all():
+            if found["id"] == object_id:
+                return found
+        raise KeyError(object_id)
+
+
+class ThreadsView(AdminList):
+    """The threads stored for the mock's API key: for assertions, and for seeding state."""
+
+    path = "/__mock__/threads"
 
     def messages(self, thread_id: str, order: str = "asc") -> list[dict[str, Any]]:
         """Every message of a thread, oldest first by default."""
@@ -143,6 +151,36 @@ class ThreadsView:
     def create(self, **body: Any) -> dict[str, Any]:
         """Seed a thread through the API (same body as `client.beta.threads.create`)."""
         created: dict[str, Any] = self.mock.api("POST", "/threads", body)
+        return created
+
+
+class ConversationsView(AdminList):
+    """The conversations stored for the mock's API key, and their items: for assertions, and for seeding state."""
+
+    path = "/__mock__/conversations"
+
+    def items(self, conversation_id: str) -> list[dict[str, Any]]:
+        """Every item of a conversation, oldest first, as stored (an image's URL and search results included),
+        read through the admin API: the journal and fault rules do not see it."""
+        query = urllib.parse.urlencode({"project": self.mock.api_key})
+        path = f"{self.path}/{urllib.parse.quote(conversation_id)}/items?{query}"
+        return list(self.mock.admin("GET", path)["data"])
+
+    def create(self, **body: Any) -> dict[str, Any]:
+        """Seed a conversation through the API (same body as `client.conversations.create`)."""
+        created: dict[str, Any] = self.mock.api("POST", "/conversations", body)
+        return created
+
+
+class ResponsesView(AdminList):
+    """The stored responses of the mock's API key, as they are now: reading them moves no background response
+    on (a poll through the API does)."""
+
+    path = "/__mock__/responses"
+
+    def create(self, **body: Any) -> dict[str, Any]:
+        """Make a response through the API (same body as `client.responses.create`)."""
+        created: dict[str, Any] = self.mock.api("POST", "/responses", body)
         return created
 
 
@@ -184,7 +222,8 @@ class ThreadsMock:
         return self._call(method, f"{self.base_url}{path}", body, headers)
 
     def reset(self) -> None:
-        """Forget every thread, run, assistant, reply and fault rule, journal entry and counter."""
+        """Forget every thread, run, assistant, conversation, response, reply and fault rule, journal entry and
+        counter."""
         live = [handle for handle in self.added_faults if handle.live]
         if live:
             # Keep the counts of the rules about to go: fault ids start again from fault_1 after a reset.
@@ -203,6 +242,14 @@ class ThreadsMock:
     @property
     def threads(self) -> ThreadsView:
         return ThreadsView(self)
+
+    @property
+    def conversations(self) -> ConversationsView:
+        return ConversationsView(self)
+
+    @property
+    def responses(self) -> ResponsesView:
+        return ResponsesView(self)
 
     def fault(self, rule: str | Mapping[str, Any] | None = None, **keys: Any) -> FaultHandle:
         """Add a fault rule: `fault(status=503, match="POST /v1/threads", times=1)`, or the

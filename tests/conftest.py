@@ -24,6 +24,10 @@ collect_ignore = [] if importlib.util.find_spec("hypothesis_jsonschema") else HY
 # it, names it in THREADS_MOCK_IMAGE and runs them; `make test` leaves them out.
 if not os.environ.get("THREADS_MOCK_IMAGE"):
     collect_ignore = [*collect_ignore, "image"]
+# tests/agents imports openai-agents (the `agents` extra, seconds of CPU to import): `make test-agents` installs it,
+# sets THREADS_MOCK_AGENTS and runs them; `make test` leaves them out.
+if not os.environ.get("THREADS_MOCK_AGENTS"):
+    collect_ignore = [*collect_ignore, "agents"]
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,8 @@
 The contract says what the real API did, some of it beyond what OpenAI's own document makes a schema keyword
 (the range of `limit`, "exactly one of `file_ids` or `files`": prose there). Prism and Steady check requests
 against that document, so suites written against them send what its schemas allow. A schema's `x-lenient`
-maps such a keyword to what lenient mode checks instead: null drops it, a value replaces it.
+maps such a keyword to what lenient mode checks instead: null drops it, a value replaces it (its own marks
+applied in turn).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ def lenient_schema(node: Any) -> Any:
             continue
         if key in changes:
             if changes[key] is not None:
-                result[key] = changes[key]
+                # A replacement may hold schemas with marks of their own (the item types of a broader oneOf).
+                result[key] = lenient_schema(changes[key])
             continue
         result[key] = lenient_schema(value)
     for key, value in changes.items():

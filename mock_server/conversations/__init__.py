@@ -1,5 +1,5 @@
-"""Conversations and their items: the Conversations API's handlers, and the items it shares with the Responses API."""
+"""The Conversations API: conversations and their items, kept as the store's threads in a space of their own."""
 
-from .api import CONVERSATION, ITEM, ConversationsAPI
+from .api import ConversationsAPI
 
-__all__ = ["CONVERSATION", "ITEM", "ConversationsAPI"]
+__all__ = ["ConversationsAPI"]

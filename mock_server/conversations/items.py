@@ -16,6 +16,18 @@ IMAGE_URL = "message.input_image.image_url"
 SEARCH_RESULTS = "file_search_call.results"
 # The id prefix of each item type the mock serves: a function call and its output share one, as on the real API.
 PREFIXES = {"message": "msg", "function_call": "fc", "function_call_output": "fc", "file_search_call": "fs"}
+# Lenient mode keeps items of the types it does not serve as sent, under the real prefix where it is known.
+OTHER_PREFIXES = {
+    "reasoning": "rs",
+    "web_search_call": "ws",
+    "computer_call": "cu",
+    "computer_call_output": "cu",
+    "code_interpreter_call": "ci",
+    "image_generation_call": "ig",
+    "mcp_call": "mcp",
+    "custom_tool_call": "ctc",
+    "custom_tool_call_output": "ctc",
+}
 
 # Makes an item's id from its prefix: a conversation's or a response's group decides the id's last 16 digits.
 NewId = Callable[[str], str]
@@ -53,6 +65,9 @@ def new_item(param: JSON, new_id: NewId) -> JSON:
     """The stored item for one input item: its own id, status `completed`. A message's string content is one
     `input_text` part (`output_text` for the assistant's, as the model's own words are kept)."""
     kind = param.get("type") or "message"
+    if kind not in PREFIXES:
+        # Only lenient mode lets one through (the contract's OtherItemParam): kept as sent, with an id of ours.
+        return {**param, "id": new_id(OTHER_PREFIXES.get(kind, "item")), "status": param.get("status") or "completed"}
     item_id = new_id(PREFIXES[kind])
     if kind == "message":
         role, content = param["role"], param["content"]

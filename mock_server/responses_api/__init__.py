@@ -1,5 +1,5 @@
 """The Responses API: responses made by the same reply rules as runs, alone, chained or in a conversation."""
 
-from .api import RESPONSE, ResponsesAPI
+from .api import ResponsesAPI
 
-__all__ = ["RESPONSE", "ResponsesAPI"]
+__all__ = ["ResponsesAPI"]

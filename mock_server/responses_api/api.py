@@ -43,13 +43,11 @@ from ..store import JSON, UPDATE_ATTEMPTS, Contention, ListQuery, page_of
 from ..streaming import Streams, Watch
 from ..types import Call, Handler
 from ..vector_stores import ToolResources
+from .kept import KeptResponses
 from .objects import FINISHED_KEYS, response_object, unfinished, usage_object
 from .stream import Drive, events, numbered, padded, timeline
 from .tools import citation, file_search_tool, search_settings, searched_item
 
-RESPONSE = "response"
-# A function call a response made, by its call_id: the reply its output gets (the rule's `then`).
-CALL = "response_call"
 # The real API refuses to stream a response this many seconds old (see `_resume`).
 STREAMABLE_SECONDS = 300
 # A response has no `expired` status: a rule that expires a run fails a response, with this error.
@@ -69,6 +67,7 @@ class ResponsesAPI:
         self.conversations = conversations
         self.resources = resources
         self.store = conversations.store
+        self.kept = KeptResponses(self.store)
         self.identity = conversations.identity
         self.lenient = conversations.lenient
         self.replies = replies
@@ -87,7 +86,7 @@ class ResponsesAPI:
         }
 
     async def _record(self, project: str, response_id: str) -> JSON:
-        found = await self.store.get_record(project, RESPONSE, response_id)
+        found = await self.kept.get(project, response_id)
         if found is None:
             raise errors.response_not_found(response_id)
         return found
@@ -103,22 +102,22 @@ class ResponsesAPI:
                 parts.append(found["context"])
                 break
             previous = found["response"]["previous_response_id"]
-            found = None if previous is None else await self.store.get_record(project, RESPONSE, previous)
+            found = None if previous is None else await self.kept.get(project, previous)
         return [item for part in reversed(parts) for item in part]
 
     async def create_response(self, call: Call) -> JSON | Response:
         project, body = call.project, call.body
         header = requested_pace(call)
         reference, previous_id = body.get("conversation"), body.get("previous_response_id")
-        if reference is not None and previous_id is not None:
+        if reference is not None and previous_id is not None and not self.lenient:
             raise errors.conversation_with_previous_response()
-        if body.get("prompt") is not None:
+        if body.get("prompt") is not None and not self.lenient:
             # The mock keeps no prompts (they are made in the dashboard only): any id is unknown.
             raise errors.prompt_not_found(body["prompt"]["id"])
         conversation_id = reference if isinstance(reference, str) or reference is None else reference["id"]
         context: list[JSON] = []
         if previous_id is not None:
-            previous = await self.store.get_record(project, RESPONSE, previous_id)
+            previous = await self.adopted(project, previous_id)
             if previous is None:
                 raise errors.previous_response_not_found(previous_id)
             context = await self._chain(project, previous)
@@ -165,7 +164,7 @@ class ResponsesAPI:
         visible = shown_response(response, set(body.get("include") or ()))
         for item in response["output"]:
             if item["type"] == "function_call":
-                await self.store.put_record(project, CALL, item["call_id"], {"then": plan["then"]})
+                await self.kept.remember_call(project, response["id"], item["call_id"], plan["then"])
         record: JSON = {
             "response": response,
             "input": inputs,
@@ -176,7 +175,7 @@ class ResponsesAPI:
         if due[-1] > start:
             await asyncio.sleep(due[-1] - start)
         if response["store"]:
-            await self.store.put_record(project, RESPONSE, response["id"], record)
+            await self.kept.put(project, record)
         await self._finished(project, record)
         return visible
 
@@ -210,7 +209,7 @@ class ResponsesAPI:
             )
             if background:
                 record.update(events=numbered, due=due)
-            await self.store.put_record(project, RESPONSE, response["id"], record)
+            await self.kept.put(project, record)
         if not streamed:
             queued: JSON = record["response"]
             return queued
@@ -234,7 +233,7 @@ class ResponsesAPI:
                 await self._advance(project, response_id, driven=True)
 
         async def kept() -> int:
-            found = await self.store.get_record(project, RESPONSE, response_id)
+            found = await self.kept.get(project, response_id)
             return len(events) if found is None or "events" not in found else len(found["events"])
 
         async def chunks() -> AsyncIterator[bytes]:
@@ -259,13 +258,13 @@ class ResponsesAPI:
         rule's `polls` spent and its time come) finished; `driven` (a stream's driver): every step due, no
         polls to spend. Written only if nobody wrote it meanwhile, so that one move, and one only, ends it."""
         for _ in range(UPDATE_ATTEMPTS):
-            held = await self.store.read_record(project, RESPONSE, response_id)
+            held = await self.kept.read(project, response_id)
             if held is None:
                 raise errors.response_not_found(response_id)
             record = held.data
             if not moved(record, driven):
                 return record
-            if await self.store.replace_record(project, RESPONSE, response_id, record, held.version) is not None:
+            if await self.kept.replace(project, response_id, record, held.version) is not None:
                 if "pending" not in record:
                     await self._finished(project, record)
                 return record
@@ -277,7 +276,7 @@ class ResponsesAPI:
         text, index = last_user_text(items)
         outputs = [item for item in items[index + 1 :] if item["type"] == "function_call_output"]
         if outputs:
-            made = await self.store.get_record(project, CALL, outputs[-1]["call_id"])
+            made = await self.kept.call(project, outputs[-1]["call_id"])
             if made is not None:
                 return None, {"outcome": "reply", "text": made["then"]}
         rule = self.replies.choose(text, {})
@@ -330,7 +329,23 @@ class ResponsesAPI:
         pace = self.pace if rule is None else rule.paced(self.pace)
         return pace if header is None else parsed_pace(header, pace)
 
+    async def adopted(self, project: str, response_id: str) -> JSON | None:
+        """The response's record; in lenient mode an unknown id gets a completed, empty response on first use."""
+        found = await self.kept.get(project, response_id)
+        if found is None and self.lenient:
+            now = self.identity.now()
+            response = response_object(response_id, now, {}, None)
+            response.update(status="completed", completed_at=now, usage=usage_object(0, 0))
+            found = {"response": response, "input": [], "context": None}
+            await self.kept.put(project, found)
+        return found
+
+    async def adopt(self, project: str, response_id: str) -> None:
+        if self.lenient:
+            await self.adopted(project, response_id)
+
     async def get_response(self, call: Call) -> JSON | Response:
+        await self.adopt(call.project, call.path["response_id"])
         if call.query.get("stream") is True:
             return await self._resume(call)
         record = await self._advance(call.project, call.path["response_id"])
@@ -341,6 +356,11 @@ class ResponsesAPI:
         the SDK's `responses.stream(response_id=...)` asks, dropping those it saw itself), each when due."""
         project, response_id = call.project, call.path["response_id"]
         record = await self._record(project, response_id)
+        if self.lenient and ("events" not in record or time.time() - record["due"][0] > STREAMABLE_SECONDS):
+            # As lenient mode streams tool outputs to a run that waits for none: its status's one event, at once.
+            response = record["response"]
+            only = {"type": f"response.{response['status']}", "response": response, "sequence_number": 0}
+            return self._stream(project, response_id, [only], [time.time()], 0)
         if "events" not in record:
             raise errors.response_not_streamable()
         if time.time() - record["due"][0] > STREAMABLE_SECONDS:
@@ -352,7 +372,8 @@ class ResponsesAPI:
 
     async def delete_response(self, call: Call) -> JSON:
         response_id = call.path["response_id"]
-        if not await self.store.delete_record(call.project, RESPONSE, response_id):
+        await self.adopt(call.project, response_id)
+        if not await self.kept.delete(call.project, response_id):
             raise errors.response_not_found(response_id)
         return deleted_object(response_id, "response")
 
@@ -361,12 +382,15 @@ class ResponsesAPI:
         usage (as the recorded cancel of a queued one answered); a finished one, or one not made in the
         background, is refused."""
         project, response_id = call.project, call.path["response_id"]
+        await self.adopt(project, response_id)
         for _ in range(UPDATE_ATTEMPTS):
-            held = await self.store.read_record(project, RESPONSE, response_id)
+            held = await self.kept.read(project, response_id)
             if held is None:
                 raise errors.response_not_found(response_id)
             record = held.data
             response: JSON = record["response"]
+            if self.lenient and (not response["background"] or response["status"] not in ("queued", "in_progress")):
+                return response  # as lenient mode answers the cancel of a run that stopped: unchanged
             if not response["background"]:
                 raise errors.cannot_cancel_response(None)
             if response["status"] not in ("queued", "in_progress"):
@@ -380,7 +404,7 @@ class ResponsesAPI:
                 due = record["due"]
                 kept = 2 if was == "queued" else min(sum(at <= time.time() for at in due), len(due) - 1)
                 record.update(events=record["events"][:kept], due=due[:kept])
-            if await self.store.replace_record(project, RESPONSE, response_id, record, held.version) is not None:
+            if await self.kept.replace(project, response_id, record, held.version) is not None:
                 self.watch.wake(response_id)
                 return response
         raise Contention(f"response {response_id} changed under {UPDATE_ATTEMPTS} of its writes in a row")
@@ -389,11 +413,12 @@ class ResponsesAPI:
         """The items the response was made from: the chain's before its own input (a response made in a
         conversation lists its own input only), newest first unless asked otherwise."""
         project = call.project
+        await self.adopt(project, call.path["response_id"])
         record = await self._record(project, call.path["response_id"])
         previous = record["response"]["previous_response_id"]
         earlier: list[JSON] = []
         if previous is not None:
-            found = await self.store.get_record(project, RESPONSE, previous)
+            found = await self.kept.get(project, previous)
             earlier = [] if found is None else await self._chain(project, found)
         items = {item["id"]: item for item in [*earlier, *record["input"]]}
         query = ListQuery(limit=call.query["limit"], order=call.query["order"], after=call.query.get("after"))

@@ -52,6 +52,8 @@ def echoed_tool(tool: JSON) -> JSON:
     if tool["type"] == "file_search":
         ranking = {**FILE_SEARCH_DEFAULTS["ranking_options"], **(tool.get("ranking_options") or {})}  # type: ignore[dict-item]
         return {**FILE_SEARCH_DEFAULTS, **tool, "ranking_options": ranking}
+    if tool["type"] != "function":
+        return tool  # a tool only lenient mode takes (web_search, mcp...): echoed as sent
     # A function keeps `strict` as sent; the Responses API makes functions strict unless told otherwise.
     return {
         "type": "function",
@@ -82,7 +84,7 @@ def response_object(response_id: str, created_at: int, body: JSON, conversation_
         "instructions": body.get("instructions"),
         "max_output_tokens": body.get("max_output_tokens"),
         "max_tool_calls": body.get("max_tool_calls"),
-        "model": body["model"],
+        "model": body.get("model") or "gpt-4o",  # only lenient mode takes a request without one
         "output": [],
         "parallel_tool_calls": pick("parallel_tool_calls", True),
         "previous_response_id": body.get("previous_response_id"),
