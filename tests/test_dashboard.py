@@ -107,6 +107,8 @@ def test_the_journal_after_a_cursor(mock: BackgroundServer[Any]) -> None:
     assert httpx.get(rows, params={"after": "x"}).status_code == 400
     projects = httpx.get(f"{mock.url}/__mock__/dashboard/projects").json()
     assert projects["data"] == ["sk-other", "sk-mock"]
+    # The families the admin API lists beside threads, which the page then shows per project.
+    assert projects["admin"] == ["conversations", "responses"]
     # The admin API takes the same cursor.
     assert [r["id"] for r in httpx.get(f"{mock.url}/__mock__/requests", params={"after": 2}).json()["data"]] == [3]
     # Emptied, the journal numbers its requests from 1 again: a cursor from before says so.
