@@ -162,7 +162,8 @@ def test_opening_a_400_shows_the_failing_field_and_rule(
     expect(why.locator("dd").first).to_have_text("role")
     expect(why).to_contain_text("enum")
     expect(why).to_contain_text("#/properties/role/enum")
-    # The exchange is whole: the request's body and headers beside it.
+    # The exchange is whole: the answer's body (the error the SDK got), the request's body and headers beside it.
+    expect(page.locator("#exchange pre").first).to_contain_text('"invalid_request_error"')
     expect(page.locator("#exchange pre").last).to_contain_text('"robot"')
     expect(page.locator("#exchange")).to_contain_text("openai-beta")
     assert watched.errors == []

@@ -188,8 +188,8 @@ async function openExchange(id) {
       ["duration", entry.duration_ms === null ? "" : `${entry.duration_ms} ms`],
       ["fault", entry.fault],
     ]),
-    h("p", { class: "muted" }, "The journal keeps the answer's status, request id and fault, not its body; " +
-      "a 4xx's reason is worked out again from the request, above."),
+    h("details", null, h("summary", null, "headers"), kv(Object.entries(entry.response.headers))),
+    entry.response.body === null ? h("p", { class: "muted" }, "(no body)") : pre(entry.response.body),
     h("h3", null, "Request"),
     kv([["project", entry.project], ["started", new Date(entry.started_at * 1000).toISOString()],
       ["body size", `${entry.body_size} bytes`]]),
