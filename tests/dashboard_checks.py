@@ -268,6 +268,37 @@ def test_a_streamed_run_shows_its_events_as_they_are_sent(
     assert watched.errors == []
 
 
+def test_a_streamed_response_shows_its_events_as_they_are_sent(
+    start: Callable[..., BackgroundServer[Any]], open_page: Any
+) -> None:
+    server = start()
+    words = "one two three four five six seven eight nine ten"
+    httpx.post(f"{server.url}/__mock__/replies", json={"reply": words, "deltas_per_second": 4})
+    client = sdk(server)
+    watched = open_page(f"{server.url}/__mock__/#state")
+    page = watched.page
+    box = page.locator("#response-streams")
+    expect(box).to_be_hidden()
+    page.wait_for_timeout(400)  # the page has asked for stream events once: the server records them now
+    sent: list[str] = []
+
+    def consume() -> None:
+        with client.responses.stream(model="gpt-4o", input="Count") as stream:
+            sent.extend(event.type for event in stream)
+
+    consumer = threading.Thread(target=consume)
+    consumer.start()
+    try:
+        events = box.locator(".event")
+        expect(events.filter(has_text="response.output_text.delta").first).to_be_visible(timeout=1500)
+        assert consumer.is_alive()  # seen while the stream still goes on
+    finally:
+        consumer.join(10)
+    expect(events.filter(has_text="response.completed")).to_have_count(1)
+    assert [line.split()[2] for line in events.all_inner_texts()] == sent
+    assert watched.errors == []
+
+
 def test_with_an_admin_token_the_page_takes_it_once_and_sends_it(
     start: Callable[..., BackgroundServer[Any]], open_page: Any, browser: Browser
 ) -> None:

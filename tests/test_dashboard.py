@@ -202,3 +202,18 @@ def test_why_an_azure_request_was_refused(mock: BackgroundServer[Any]) -> None:
     foundry = why(mock, 3)
     assert foundry["project"] == "foundry:p1"
     assert (foundry["why"]["stage"], foundry["why"]["param"]) == ("query", "limit")
+
+
+def test_a_streamed_response_s_events_are_shown_as_they_are_sent(mock: BackgroundServer[Any]) -> None:
+    streams = f"{mock.url}/__mock__/dashboard/streams"
+    assert httpx.get(streams).json()["data"] == []  # the page asks: the events are recorded from now on
+    with httpx.Client(base_url=mock.base_url, headers=HEADERS) as api:
+        sent = api.post("/responses", json={"model": "gpt-4o", "input": "Hello there", "stream": True}).text
+    assert "response.completed" in sent
+    shown = httpx.get(streams).json()["data"]
+    names = [event["event"] for event in shown]
+    assert names[0] == "response.created" and names[-1] == "response.completed"
+    response_id = shown[0]["run_id"]
+    assert response_id.startswith("resp_") and {event["run_id"] for event in shown} == {response_id}
+    deltas = "".join(event["text"] for event in shown if event["event"] == "response.output_text.delta")
+    assert deltas == 'You said: "Hello there"'

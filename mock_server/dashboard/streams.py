@@ -1,6 +1,7 @@
-"""The events of streamed runs as they are sent, for the page: kept only while a page watches.
+"""The events of streamed runs and responses as they are sent, for the page: kept only while a page watches.
 
-`runs/sse.py:run_stream` tells the `Streams`' `watcher` each batch of a stream's events. The watcher is set when a page
+`runs/sse.py:run_stream` and a response's `Drive` tell the `Streams`' `watcher` each batch of a stream's events
+(with the run's or the response's id). The watcher is set when a page
 asks for stream events and unset at the first batch after nobody has asked for WATCH_SECONDS, so a mock
 without an open page pays one test of None per batch. What is kept is bounded: the last EVENTS_KEPT events,
 each its name and a short text (a delta's words, an object's status), never the whole object.
@@ -30,6 +31,8 @@ def event_text(name: str, data: Any) -> str:
     if not isinstance(data, dict):
         return ""
     delta = data.get("delta")
+    if isinstance(delta, str):  # a response's text or function-call arguments
+        return delta[:TEXT_KEPT]
     if isinstance(delta, dict):
         pieces = []
         for part in delta.get("content") or ():

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from starlette.responses import Response
 
@@ -221,8 +221,18 @@ class ResponsesAPI:
         async def forgotten() -> None:
             await self._finished(project, {**record, "response": response})
 
-        drive = Drive(padded(numbered, pad), due, start=0, finish=forgotten)
+        drive = Drive(padded(numbered, pad), due, start=0, finish=forgotten, told=self.telling(response["id"]))
         return self.streams.respond(b"", drive.chunks(), drive.failed)
+
+    def telling(self, response_id: str) -> Callable[[list[JSON]], None]:
+        """What tells the streams' watcher (the dashboard, while a page watches) each batch of a response."""
+        streams = self.streams
+
+        def told(batch: list[JSON]) -> None:
+            if streams.watcher is not None:
+                streams.watcher(response_id, [(event["type"], event) for event in batch])
+
+        return told
 
     def _stream(self, project: str, response_id: str, events: list[JSON], due: list[float], start: int) -> Response:
         """The stream of a stored response from event number `start`: ended by its driver when its last event
@@ -243,7 +253,8 @@ class ResponsesAPI:
                     yield chunk
 
         background = bool(events) and events[0]["response"]["background"]
-        drive = Drive(events, due, start=start, finish=finish, kept=kept if background else None)
+        told = self.telling(response_id)
+        drive = Drive(events, due, start=start, finish=finish, kept=kept if background else None, told=told)
         return self.streams.respond(b"", chunks(), drive.failed)
 
     async def _finished(self, project: str, record: JSON) -> None:

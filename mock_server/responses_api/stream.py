@@ -153,9 +153,11 @@ class Drive:
         finish: Callable[[], Awaitable[None]],
         kept: Callable[[], Awaitable[int]] | None = None,
         woken: asyncio.Event | None = None,
+        told: Callable[[list[JSON]], None] | None = None,
     ) -> None:
+        """`told`: handed each batch as it is sent (the streams' watcher, for the dashboard)."""
         self.events, self.due, self.index = events, due, start
-        self.finish, self.kept, self.woken = finish, kept, woken
+        self.finish, self.kept, self.woken, self.told = finish, kept, woken, told
 
     async def chunks(self) -> AsyncIterator[bytes]:
         total = len(self.events)
@@ -167,7 +169,10 @@ class Drive:
             if stop == len(self.events):
                 await self.finish()
             if stop > self.index:
-                yield b"".join(encode(event) for event in self.events[self.index : stop])
+                batch = self.events[self.index : stop]
+                if self.told is not None:
+                    self.told(batch)
+                yield b"".join(encode(event) for event in batch)
                 self.index = stop
             if self.index == total:
                 return

@@ -452,6 +452,29 @@ async function pollStreams() {
   }
 }
 
+// A streamed response belongs to no thread: its events are shown in a box of their own, as they are sent.
+const responseStreams = { cursor: 0, shown: 0 };
+const RESPONSE_EVENTS_SHOWN = 300;
+
+async function pollResponseStreams() {
+  if (tab !== "state") return;
+  try {
+    const found = await admin(`/dashboard/streams?after=${responseStreams.cursor}`);
+    const box = $("#response-streams .stream");
+    for (const e of found.data) {
+      responseStreams.cursor = Math.max(responseStreams.cursor, e.seq);
+      if (!e.run_id.startsWith("resp_")) continue;
+      $("#response-streams").hidden = false;
+      box.append(h("div", { class: "event" }, h("span", { class: "muted" }, `${time(e.at)} ${e.run_id}`),
+        `  ${e.event}  `, h("b", null, e.text)));
+      if (++responseStreams.shown > RESPONSE_EVENTS_SHOWN) box.firstChild.remove();
+      box.scrollTop = box.scrollHeight;
+    }
+  } catch (error) {
+    console.warn("response streams:", error.message);
+  }
+}
+
 let threadTimer = null;
 async function refreshThread() {
   clearTimeout(threadTimer);
@@ -527,5 +550,6 @@ every(5000, async () => {
   }
 });
 every(LIVE_RUN_MS, pollStreams);
+every(LIVE_RUN_MS, pollResponseStreams);
 refreshProjects().catch((error) => console.warn("projects:", error.message));
 if (location.hash.length > 1) openTab(location.hash.slice(1));
