@@ -7,6 +7,7 @@ DASHBOARD_SCREENSHOT=docs/dashboard.png (`make dashboard-screenshot`) writes the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -102,6 +103,27 @@ def open_page(browser: Browser) -> Iterator[Callable[..., Watched]]:
 
 def sdk(server: BackgroundServer[Any], key: str = "sk-mock") -> OpenAI:
     return OpenAI(base_url=server.base_url, api_key=key, max_retries=0, timeout=10)
+
+
+WORDS = "one two three four five six seven eight nine ten"
+
+
+def counting(start: Callable[..., BackgroundServer[Any]]) -> tuple[BackgroundServer[Any], OpenAI]:
+    """A mock whose answer is ten words at four deltas a second: a stream that lasts two seconds and more."""
+    server = start()
+    httpx.post(f"{server.url}/__mock__/replies", json={"reply": WORDS, "deltas_per_second": 4})
+    return server, sdk(server)
+
+
+@contextlib.contextmanager
+def streaming(consume: Callable[[], None]) -> Iterator[threading.Thread]:
+    """`consume` (an SDK stream read to its end) in a thread of its own, joined on the way out."""
+    consumer = threading.Thread(target=consume)
+    consumer.start()
+    try:
+        yield consumer
+    finally:
+        consumer.join(10)
 
 
 def journal_row(page: Page, text: str, status: int) -> Any:
@@ -232,11 +254,7 @@ def test_a_thread_made_by_the_sdk_is_browsable_with_its_messages_and_runs(
 def test_a_streamed_run_shows_its_events_as_they_are_sent(
     start: Callable[..., BackgroundServer[Any]], open_page: Any
 ) -> None:
-    server = start()
-    words = "one two three four five six seven eight nine ten"
-    # Four deltas a second: the stream lasts two seconds and more.
-    httpx.post(f"{server.url}/__mock__/replies", json={"reply": words, "deltas_per_second": 4})
-    client = sdk(server)
+    server, client = counting(start)
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "Count"}])
     assistant = client.beta.assistants.create(model="gpt-4o")
     watched = open_page(f"{server.url}/__mock__/#state")
@@ -250,31 +268,24 @@ def test_a_streamed_run_shows_its_events_as_they_are_sent(
         with client.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant.id) as stream:
             sent.extend(event.event for event in stream)
 
-    consumer = threading.Thread(target=consume)
-    consumer.start()
-    try:
-        events = page.locator("#thread .run .stream .event")
+    events = page.locator("#thread .run .stream .event")
+    with streaming(consume) as consumer:
         expect(events.filter(has_text="thread.message.delta").first).to_be_visible(timeout=1500)
         # Seen while the stream still goes on, and more of it as it goes.
         assert consumer.is_alive()
         shown = events.count()
         expect(events).not_to_have_count(shown, timeout=1500)
-    finally:
-        consumer.join(10)
     expect(events.filter(has_text="thread.run.completed")).to_have_count(1)
     shown_names = [line.split()[1] for line in events.all_inner_texts()]
     assert shown_names == [name for name in sent if name != "done"]
-    expect(page.locator("#messages .message").last).to_contain_text(words)
+    expect(page.locator("#messages .message").last).to_contain_text(WORDS)
     assert watched.errors == []
 
 
 def test_a_streamed_response_shows_its_events_as_they_are_sent(
     start: Callable[..., BackgroundServer[Any]], open_page: Any
 ) -> None:
-    server = start()
-    words = "one two three four five six seven eight nine ten"
-    httpx.post(f"{server.url}/__mock__/replies", json={"reply": words, "deltas_per_second": 4})
-    client = sdk(server)
+    server, client = counting(start)
     watched = open_page(f"{server.url}/__mock__/#state")
     page = watched.page
     box = page.locator("#response-streams")
@@ -286,14 +297,10 @@ def test_a_streamed_response_shows_its_events_as_they_are_sent(
         with client.responses.stream(model="gpt-4o", input="Count") as stream:
             sent.extend(event.type for event in stream)
 
-    consumer = threading.Thread(target=consume)
-    consumer.start()
-    try:
-        events = box.locator(".event")
+    events = box.locator(".event")
+    with streaming(consume) as consumer:
         expect(events.filter(has_text="response.output_text.delta").first).to_be_visible(timeout=1500)
         assert consumer.is_alive()  # seen while the stream still goes on
-    finally:
-        consumer.join(10)
     expect(events.filter(has_text="response.completed")).to_have_count(1)
     assert [line.split()[2] for line in events.all_inner_texts()] == sent
     assert watched.errors == []
