@@ -20,6 +20,7 @@ from .contract import FOUNDRY_OVERLAY_NAME, Contract, OperationTable, Validators
 from .conversations import ConversationsAPI
 from .faults import FaultBook
 from .files import FilesAPI
+from .fleet import fleet_for
 from .ids import Identity
 from .journal import Journal
 from .middleware.auth import BearerAuth
@@ -73,8 +74,14 @@ class MockApp(Starlette):
         threads.message_guard = runs.refuse_message_during_run
         self.faults = FaultBook(settings.seed, settings.faults)
         self.journal = Journal(settings.journal_size, settings.max_body_size, max_bytes=self.shares.journal)
+        # Instances on one Redis share fault rules and counters, rate-limit buckets and the journal too.
+        self.fleet = fleet_for(self.store, self.faults, settings.journal_size)
         rate_limit = RateLimit.parse(settings.rate_limit) if settings.rate_limit else None
-        self.rate_limits = TokenBuckets(rate_limit) if rate_limit else None
+        self.rate_limits: TokenBuckets | None = None
+        if rate_limit is not None:
+            self.rate_limits = TokenBuckets(rate_limit) if self.fleet is None else self.fleet.buckets(rate_limit)
+        fleet_faults = None if self.fleet is None else self.fleet.faults
+        fleet_journal = None if self.fleet is None else self.fleet.journal
         handlers = {
             **threads.handlers(),
             **runs.handlers(),
@@ -98,11 +105,15 @@ class MockApp(Starlette):
             # Outermost first. The journal sees every request and its final status; faults come last, so
             # that their answers still carry the request id and the rate-limit headers.
             middleware=[
-                *([Middleware(RequestJournal, journal=self.journal)] if self.journal.enabled else []),
+                *(
+                    [Middleware(RequestJournal, journal=self.journal, shared=fleet_journal)]
+                    if self.journal.enabled
+                    else []
+                ),
                 Middleware(RequestContext, identity=self.identity),
                 Middleware(BearerAuth, api_keys=settings.api_keys),
                 *([Middleware(RateLimiter, buckets=self.rate_limits)] if self.rate_limits is not None else []),
-                Middleware(FaultInjector, book=self.faults, rate_limit=rate_limit),
+                Middleware(FaultInjector, book=self.faults, rate_limit=rate_limit, shared=fleet_faults),
                 Middleware(
                     APIDispatch,
                     operations=operations,
@@ -131,10 +142,13 @@ class MockApp(Starlette):
 
     async def reset(self) -> None:
         """Every object, runtime fault and reply rule, journal entry, counter and id sequence back to the start."""
+        # A fleet's store clears its whole namespace: the shared rules, counters, buckets and journal with it.
         await self.store.clear()
         self.identity.reset()
         self.replies.clear()
         self.faults.reset()
+        if self.fleet is not None:
+            await self.fleet.faults.reset()
         self.journal.clear()
         if self.rate_limits is not None:
             self.rate_limits.clear()

@@ -199,6 +199,32 @@ class FaultBook:
     def __len__(self) -> int:
         return len(self._active)
 
+    # ---- for a fleet (mock_server/fleet/faults.py): rules and counters kept in Redis ----------------------
+
+    @property
+    def startup(self) -> tuple[FaultRule, ...]:
+        """The rules the server started with (--fault, [[faults]]), without ids."""
+        return self._startup
+
+    def adopt(self, rules: Iterable[FaultRule]) -> None:
+        """The book's rules become `rules` (each with its id), as the fleet's shared list says; a rule already
+        held keeps its random stream."""
+        with self._lock:
+            held = self._active
+            self._active = {
+                str(rule.id): held[str(rule.id)]
+                if str(rule.id) in held and held[str(rule.id)].rule == rule
+                else ActiveRule(rule, self._rng(str(rule.id)))
+                for rule in rules
+            }
+            self._rebuild()
+
+    def matching(self, method: str, path: str) -> tuple[ActiveRule, ...]:
+        """The rules that match a request, counting nothing (what `draw` starts with)."""
+        index = self._index
+        candidates = None if index is None else index.candidates(method)
+        return () if candidates is None else candidates.matching(method, path)
+
     # ---- per request -------------------------------------------------------------------------
 
     def draw(self, method: str, path: str) -> Decision | None:
