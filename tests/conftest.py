@@ -24,9 +24,9 @@ collect_ignore = [] if importlib.util.find_spec("hypothesis_jsonschema") else HY
 # it, names it in THREADS_MOCK_IMAGE and runs them; `make test` leaves them out.
 if not os.environ.get("THREADS_MOCK_IMAGE"):
     collect_ignore = [*collect_ignore, "image"]
-# tests/fleet needs redis-server and takes minutes: `make test-fleet` installs it, sets THREADS_MOCK_FLEET=1 and
+# tests/fleet needs redis-server and takes minutes: `make test-fleet` installs it, sets FLEET_CHECK=1 and
 # runs them; `make test` leaves them out.
-if not os.environ.get("THREADS_MOCK_FLEET"):
+if not os.environ.get("FLEET_CHECK"):
     collect_ignore = [*collect_ignore, "fleet"]
 
 
