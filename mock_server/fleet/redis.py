@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..store.backends.redis import RedisStore
+from ..store.backends.redis import RedisStore, reaching
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -29,4 +29,5 @@ class RedisAccess:
         if registered is None or registered[0] is not client:
             registered = (client, client.register_script(script))
             self._scripts[script] = registered
-        return await registered[1](args=(self.prefix, *args))
+        with reaching(self.store.url):
+            return await registered[1](args=(self.prefix, *args))

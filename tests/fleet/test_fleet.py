@@ -284,9 +284,10 @@ def test_redis_restarted_loses_nothing_and_the_fleet_recovers_by_itself(
         made = [one.post("/threads", json={"metadata": {"n": str(i)}}).json()["id"] for i in range(20)]
         persistent_redis.kill()
         for client in (one, two):
-            down = client.post("/threads", json={})
-            assert 500 <= down.status_code < 600, down.text
-            assert down.json()["error"]["type"] == "server_error", down.text
+            for down in (client.post("/threads", json={}), client.get(f"/threads/{made[0]}")):
+                assert down.status_code == 503, down.text
+                assert down.json()["error"]["type"] == "server_error", down.text
+                assert down.headers["retry-after"] == "1" and down.headers["x-request-id"]
         persistent_redis.start()  # the same port and directory: its append-only file is read back
         for client in (one, two):
             assert client.get(f"/threads/{made[0]}").status_code == 200  # no restart of the mock

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -73,6 +74,20 @@ def redis_target(url: str) -> tuple[str, str]:
     return urlunsplit(parts._replace(query=rest)), namespace
 
 
+@contextmanager
+def reaching(url: str) -> Iterator[None]:
+    """Redis that cannot be reached (down, restarting, too slow) raises StoreUnavailable, which the API answers
+    with a 503 in its envelope (`server_error`) and a retry-after, instead of a 500 and a traceback per request."""
+    try:
+        yield
+    except Exception as error:
+        from redis.exceptions import ConnectionError, TimeoutError
+
+        if isinstance(error, ConnectionError | TimeoutError | OSError):
+            raise StoreUnavailable(f"the redis store {url!r} cannot be reached: {error}") from error
+        raise
+
+
 def loads(data: bytes) -> JSON:
     value: JSON = orjson.loads(data)
     return value
@@ -126,7 +141,8 @@ class RedisStore(Store):
     async def _run(self, script: str, *args: Any) -> Any:
         if self._client is None:
             raise RuntimeError(f"the redis store {self.url!r} is not open: await its open() first")
-        return await self._scripts[script](args=(self.prefix, *args))
+        with reaching(self.url):
+            return await self._scripts[script](args=(self.prefix, *args))
 
     def _warn(self, evicted: int) -> None:
         if evicted > 0 and not self._warned:
@@ -219,7 +235,8 @@ class RedisStore(Store):
         return None if found is None else found.data
 
     async def read_record(self, project: str, kind: str, record_id: str) -> Versioned | None:
-        data: bytes | None = await self.client.hget(f"{self.prefix}r:{project}\n{kind}\n{record_id}", "d")  # type: ignore[assignment]
+        with reaching(self.url):
+            data: bytes | None = await self.client.hget(f"{self.prefix}r:{project}\n{kind}\n{record_id}", "d")  # type: ignore[assignment]
         return None if data is None else Versioned(loads(data), data)
 
     async def replace_record(
@@ -247,17 +264,19 @@ class RedisStore(Store):
         try:
             # One piece per round trip: the upload is never held whole, here or in a pipeline's buffer.
             async for piece in pieces(chunks, self._max_file_bytes):
-                async with self.client.pipeline(transaction=False) as pipe:
-                    pipe.rpush(upload, piece)
-                    pipe.expire(upload, UPLOAD_TTL_SECONDS)
-                    await pipe.execute()
+                with reaching(self.url):
+                    async with self.client.pipeline(transaction=False) as pipe:
+                        pipe.rpush(upload, piece)
+                        pipe.expire(upload, UPLOAD_TTL_SECONDS)
+                        await pipe.execute()
                 size += len(piece)
             record = make(size)
             evicted = await self._run(
                 "PUBLISH_BLOB", project, kind, record_id, orjson.dumps(record), upload, blob, size, self._max_file_bytes
             )
         except BaseException:
-            await self.client.delete(upload)
+            with suppress(Exception):  # Redis gone: the upload's key expires by itself
+                await self.client.delete(upload)
             raise
         if evicted == -1:
             raise RuntimeError("the upload's pieces were removed while it streamed (a reset)")
@@ -274,17 +293,22 @@ class RedisStore(Store):
         # One piece per round trip: a download holds one piece in memory. A blob deleted meanwhile ends early.
         n = 0
         # The client is made without decode_responses: every answer is bytes, never str.
-        while (piece := await self.client.lindex(key, n)) is not None:
+        while True:
+            with reaching(self.url):
+                piece = await self.client.lindex(key, n)
+            if piece is None:
+                return
             yield piece  # type: ignore[misc]
             n += 1
 
     # -- the whole store
 
     async def stats(self) -> Stats:
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.zcard(f"{self.prefix}lru")
-            pipe.hmget(f"{self.prefix}stat", ["evicted", "file_bytes", "files_evicted"])
-            threads, (evicted, file_bytes, files_evicted) = await pipe.execute()
+        with reaching(self.url):
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.zcard(f"{self.prefix}lru")
+                pipe.hmget(f"{self.prefix}stat", ["evicted", "file_bytes", "files_evicted"])
+                threads, (evicted, file_bytes, files_evicted) = await pipe.execute()
         return {
             "threads": int(threads),
             "max_threads": self._max_threads,
@@ -298,14 +322,15 @@ class RedisStore(Store):
         """Every key of this namespace but the uploads in flight (which end as they would have), in batches."""
         uploads = f"{self.prefix}up:".encode()
         batch: list[bytes] = []
-        async for key in self.client.scan_iter(match=f"{self.prefix}*", count=1000):
-            if not key.startswith(uploads):
-                batch.append(key)
-            if len(batch) >= 1000:
+        with reaching(self.url):
+            async for key in self.client.scan_iter(match=f"{self.prefix}*", count=1000):
+                if not key.startswith(uploads):
+                    batch.append(key)
+                if len(batch) >= 1000:
+                    await self.client.unlink(*batch)
+                    batch = []
+            if batch:
                 await self.client.unlink(*batch)
-                batch = []
-        if batch:
-            await self.client.unlink(*batch)
 
 
 def cursor_args(query: ListQuery) -> tuple[Any, ...]:
