@@ -21,6 +21,7 @@ from .conversations import ConversationsAPI
 from .faults import FaultBook
 from .files import FilesAPI
 from .fleet import fleet_for
+from .fleet.middleware import RecordingJournal, SharedFaultInjector, SharedRequestJournal
 from .ids import Identity
 from .journal import Journal
 from .middleware.auth import BearerAuth
@@ -73,15 +74,15 @@ class MockApp(Starlette):
         responses = ResponsesAPI(conversations, self.replies, pace=Pace.parse(settings.pace))
         threads.message_guard = runs.refuse_message_during_run
         self.faults = FaultBook(settings.seed, settings.faults)
-        self.journal = Journal(settings.journal_size, settings.max_body_size, max_bytes=self.shares.journal)
-        # Instances on one Redis share fault rules and counters, rate-limit buckets and the journal too.
+        # Instances on one Redis share fault rules and counters, rate-limit buckets and the journal too, through
+        # the fleet's twins of the journal, the rate limit's buckets and two middleware (fleet/).
         self.fleet = fleet_for(self.store, self.faults, settings.journal_size)
+        journal_class = Journal if self.fleet is None else RecordingJournal
+        self.journal = journal_class(settings.journal_size, settings.max_body_size, max_bytes=self.shares.journal)
         rate_limit = RateLimit.parse(settings.rate_limit) if settings.rate_limit else None
         self.rate_limits: TokenBuckets | None = None
         if rate_limit is not None:
             self.rate_limits = TokenBuckets(rate_limit) if self.fleet is None else self.fleet.buckets(rate_limit)
-        fleet_faults = None if self.fleet is None else self.fleet.faults
-        fleet_journal = None if self.fleet is None else self.fleet.journal
         handlers = {
             **threads.handlers(),
             **runs.handlers(),
@@ -105,15 +106,11 @@ class MockApp(Starlette):
             # Outermost first. The journal sees every request and its final status; faults come last, so
             # that their answers still carry the request id and the rate-limit headers.
             middleware=[
-                *(
-                    [Middleware(RequestJournal, journal=self.journal, shared=fleet_journal)]
-                    if self.journal.enabled
-                    else []
-                ),
+                *([self.journal_middleware()] if self.journal.enabled else []),
                 Middleware(RequestContext, identity=self.identity),
                 Middleware(BearerAuth, api_keys=settings.api_keys),
                 *([Middleware(RateLimiter, buckets=self.rate_limits)] if self.rate_limits is not None else []),
-                Middleware(FaultInjector, book=self.faults, rate_limit=rate_limit, shared=fleet_faults),
+                self.faults_middleware(rate_limit),
                 Middleware(
                     APIDispatch,
                     operations=operations,
@@ -125,6 +122,16 @@ class MockApp(Starlette):
             exception_handlers={HTTPException: http_exception},
             lifespan=self.lifespan,
         )
+
+    def journal_middleware(self) -> Middleware:
+        if self.fleet is None or not isinstance(self.journal, RecordingJournal):
+            return Middleware(RequestJournal, journal=self.journal)
+        return Middleware(SharedRequestJournal, journal=self.journal, shared=self.fleet.journal)
+
+    def faults_middleware(self, rate_limit: RateLimit | None) -> Middleware:
+        if self.fleet is None:
+            return Middleware(FaultInjector, book=self.faults, rate_limit=rate_limit)
+        return Middleware(SharedFaultInjector, book=self.faults, shared=self.fleet.faults, rate_limit=rate_limit)
 
     def memory_use(self) -> dict[str, Any]:
         """The budget and the bytes each part holds against its share (see budget.py)."""

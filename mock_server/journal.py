@@ -298,9 +298,8 @@ class Journal:
         self._open[recording.number] = recording
         return recording
 
-    def close(self, recording: Recording) -> bool:
-        """Completes the entry; True the first time (False again, or for a request still in flight when the
-        journal was cleared, which stays out of it)."""
+    def close(self, recording: Recording) -> None:
+        # A request still in flight when the journal was cleared stays out of it.
         if self._open.get(recording.number) is recording:
             del self._open[recording.number]
             fields = recording.fields(finished=True)
@@ -311,8 +310,6 @@ class Journal:
             while len(self._done) > self.size or self.bytes > self._bytes_limit:
                 self._done.popleft()
                 self.bytes -= self._sizes.popleft()
-            return True
-        return False
 
     def entries(
         self,

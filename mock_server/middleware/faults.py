@@ -9,7 +9,6 @@ holds up another.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -18,31 +17,24 @@ from ..faults import KINDS, Decision, FaultBook, FaultSyntaxError
 from .auth import OPEN_PATHS
 from .ratelimit import NOMINAL, RateLimit
 
-if TYPE_CHECKING:
-    from ..fleet.faults import SharedFaults
-
 HEADER = b"x-mock-fault"
-# What `decide` answers when the fleet's rules (Redis, awaited) decide instead of the book's.
-FROM_THE_FLEET = Decision("rules", None, 0.0)
 
 
 class FaultInjector:
-    def __init__(
-        self, app: ASGIApp, book: FaultBook, rate_limit: RateLimit | None = None, shared: SharedFaults | None = None
-    ) -> None:
+    def __init__(self, app: ASGIApp, book: FaultBook, rate_limit: RateLimit | None = None) -> None:
         self.app = app
         self.book = book
         self.rate_limit = rate_limit or NOMINAL
-        # A fleet's rules and counters (Redis): the book's draw is then the fleet's.
-        self.shared = shared
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         decision = self.decide(scope) if scope["type"] == "http" else None
-        if decision is FROM_THE_FLEET and self.shared is not None:
-            decision = await self.shared.draw(scope["method"], scope["path"])
         if decision is None:
             await self.app(scope, receive, send)
             return
+        await self.faulted(decision, scope, receive, send)
+
+    async def faulted(self, decision: Decision, scope: Scope, receive: Receive, send: Send) -> None:
+        """The request with its fault: the delay, then the outcome's answer (or the app's, for a delay alone)."""
         scope["state"]["fault"] = decision.describe()
         if decision.delay > 0:
             await asyncio.sleep(decision.delay)
@@ -62,4 +54,4 @@ class FaultInjector:
                     return self.book.from_header(value)
                 except FaultSyntaxError as error:
                     raise errors.invalid_fault_header(str(error), KINDS.examples()) from None
-        return self.book.draw(scope["method"], path) if self.shared is None else FROM_THE_FLEET
+        return self.book.draw(scope["method"], path)

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..journal import Journal
-
-if TYPE_CHECKING:
-    from ..fleet.journal import SharedJournal
 
 UNREAD_BODY_WAIT = 0.25
 ADMIN_PREFIX = "/__mock__"
@@ -29,18 +25,15 @@ class RequestJournal:
     request refused by auth, the rate limit or a fault) is read once the answer is sent, so that the
     journal still shows what the client sent, without delaying the answer."""
 
-    def __init__(self, app: ASGIApp, journal: Journal, shared: SharedJournal | None = None) -> None:
+    def __init__(self, app: ASGIApp, journal: Journal) -> None:
         self.app = app
         self.journal = journal
-        # A fleet's journal (Redis), which every completed request is appended to as well.
-        self.shared = shared
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(ADMIN_PREFIX):
             await self.app(scope, receive, send)
             return
         entry = self.journal.open(scope, receive)
-        shared = self.shared
 
         async def send_recording(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -50,16 +43,13 @@ class RequestJournal:
                     await self.read_unread_body(scope, entry.receive)
                 # Complete before the client has the whole answer, so that a client reading the
                 # journal right after its answer finds the entry complete.
-                if self.journal.close(entry) and shared is not None:
-                    await shared.append(entry)
+                self.journal.close(entry)
             await send(message)
 
         try:
             await self.app(scope, entry.receive, send_recording)
         finally:
-            # When no answer was sent (a dropped connection, an error).
-            if self.journal.close(entry) and shared is not None:
-                await shared.append(entry)
+            self.journal.close(entry)  # when no answer was sent (a dropped connection, an error)
 
     async def read_unread_body(self, scope: Scope, record: Receive) -> None:
         length = declared_length(scope)

@@ -174,8 +174,6 @@ def test_the_rate_limit_admits_exactly_its_number_across_the_fleet(start_fleet: 
     answers = asyncio.run(main())
     statuses = [answer.status_code for answer in answers]
     assert statuses.count(404) == 60 and statuses.count(429) == 2 * 60, statuses
-    admitted_by = [sum(1 for i, s in enumerate(statuses) if s == 404 and i % INSTANCES == n) for n in range(INSTANCES)]
-    assert all(admitted_by), f"every instance admitted some: {admitted_by}"
     remaining = sorted(int(a.headers["x-ratelimit-remaining-requests"]) for a in answers if a.status_code == 404)
     assert remaining == list(range(60)), "each admitted request took the fleet's next token"
 
