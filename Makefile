@@ -21,7 +21,7 @@ SDK1_STAMP := $(SDK1_VENV)/.installed
 SDK_SUITES_CACHE ?= .cache/sdk-suites
 ACTION_STAMP := $(ACTION_VENV)/.installed
 
-.PHONY: run test test-main test-sdk1 test-sdk-suites test-action lint bench fuzz clean
+.PHONY: run test test-main test-sdk1 test-sdk-suites test-action test-dashboard dashboard-screenshot lint bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,23 @@ $(SDK1_VENV)/.sdk-suites: $(SDK1_STAMP)
 # checkout into a throwaway virtualenv included, and its files and examples under the checkers (1-2 minutes).
 test-action: $(STAMP) $(ACTION_STAMP)
 	ACTION_TOOLS=$(CURDIR)/$(ACTION_VENV)/bin $(BIN)/python -m pytest -p no:cacheprovider tests/action_checks.py
+
+# The dashboard (/__mock__/) in headless Chromium driven by Playwright (tests/dashboard_checks.py, about a minute):
+# Debian's chromium installed by scripts/chromium (apt-get, as root) when missing, Playwright by the
+# `dashboard-tests` extra. `make dashboard-screenshot` writes docs/dashboard.png from the same seeded session.
+DASHBOARD_STAMP := $(VENV)/.dashboard-tests
+
+$(DASHBOARD_STAMP): $(STAMP)
+	scripts/chromium >/dev/null
+	$(BIN)/python -m pip install --quiet -e '.[test,fuzz,dev,dashboard-tests]'
+	touch $@
+
+test-dashboard: $(DASHBOARD_STAMP)
+	CHROMIUM=$$(scripts/chromium) $(BIN)/python -m pytest -p no:cacheprovider tests/dashboard_checks.py
+
+dashboard-screenshot: $(DASHBOARD_STAMP)
+	CHROMIUM=$$(scripts/chromium) DASHBOARD_SCREENSHOT=docs/dashboard.png \
+		$(BIN)/python -m pytest -p no:cacheprovider tests/dashboard_checks.py -k screenshot
 
 lint: $(STAMP)
 	$(BIN)/ruff check mock_server tests bench

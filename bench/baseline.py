@@ -56,6 +56,7 @@ PAGE: dict[str, Any] = {
     "last_id": MESSAGES[-1]["id"],
     "has_more": False,
 }
+ONE: dict[str, Any] = {**PAGE, "data": MESSAGES[:1], "last_id": MESSAGES[0]["id"], "has_more": True}
 
 
 async def parsed(request: Request) -> Any:
@@ -78,7 +79,7 @@ async def create_message(request: Request) -> Response:
 
 
 async def list_messages(request: Request) -> Response:
-    return JSONResponse(PAGE)
+    return JSONResponse(ONE if request.query_params.get("limit") == "1" else PAGE)
 
 
 def stream_route(events: list[bytes]) -> Callable[[Request], Awaitable[Response]]:

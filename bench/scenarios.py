@@ -52,6 +52,12 @@ def list_messages(ids: dict[str, str]) -> list[Request]:
     return [Request("GET", f"/v1/threads/{ids['list']}/messages?limit=20")]
 
 
+def list_one_message(ids: dict[str, str]) -> list[Request]:
+    # A page of one: what Prism and Steady answer to any list (their spec's one example message), so that the
+    # anchors' table has a list of equal work; "list 20 messages" sends eight times their bytes.
+    return [Request("GET", f"/v1/threads/{ids['list']}/messages?limit=1")]
+
+
 def run_stream(ids: dict[str, str]) -> list[Request]:
     # A thread takes one run at a time (a second one while the first streams is refused, as the API does): the
     # connections go round RUN_THREADS threads, so that a thread's turn comes back long after its run has ended
@@ -70,6 +76,7 @@ SCENARIOS = (
     Scenario("retrieve-thread", "retrieve thread", 0.80, retrieve_thread),
     Scenario("create-message", "create message", 0.80, create_message),
     Scenario("list-messages", "list 20 messages", 0.80, list_messages),
+    Scenario("list-one", "list 1 message (the anchors' page size)", 0.80, list_one_message),
     Scenario("mixed", "mixed (2 create, 3 get, 3 message, 2 list)", 0.80, mixed),
     Scenario(
         "faults-100",

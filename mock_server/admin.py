@@ -7,13 +7,14 @@
     GET    /__mock__/faults/{id}       one rule
     DELETE /__mock__/faults/{id}       remove one rule
     DELETE /__mock__/faults            remove every rule
-    GET    /__mock__/requests          the journal; filters method, path, status, limit
+    GET    /__mock__/requests          the journal; filters method, path, status, limit, after (an id)
     GET    /__mock__/replies           the reply rules of runs, in the order they are tried
     POST   /__mock__/replies           add a rule (or a list of them), tried after those already there
     DELETE /__mock__/replies           back to the configured rules
     DELETE /__mock__/requests          empty the journal
     GET    /__mock__/threads?project=K the threads of one project (API key), in creation order
     GET    /__mock__/ca.pem            the CA certificate of --tls (PEM), to anyone
+    GET    /__mock__/                  the dashboard (a page; its JSON under /__mock__/dashboard/, see dashboard/)
 
 Everything but health and the CA answers loopback clients only, unless the server has an admin token: then it
 answers anyone who sends `Authorization: Bearer <token>`, and no one else.
@@ -32,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from .dashboard import dashboard_routes
 from .errors import APIError, invalid_fault_rule, invalid_request, unknown_fault_rule
 from .faults import FaultSyntaxError, parse_any
 from .fleet.faults import BookRules, FaultRules
@@ -160,10 +162,11 @@ def admin_routes(mock: MockApp) -> list[BaseRoute]:
             raise invalid_request(f"Invalid 'path': expected a path like /v1/threads/*, got '{path}'.", param="path")
         method = request.query_params.get("method") or None
         status, limit = query_int(request, "status", 100), query_int(request, "limit", 1)
+        after = query_int(request, "after", 0)
         if shared_journal is None:
-            entries = journal.entries(method=method, path=path, status=status, limit=limit)
+            entries = journal.entries(method=method, path=path, status=status, limit=limit, after=after)
         else:
-            entries = await shared_journal.entries(method=method, path=path, status=status, limit=limit)
+            entries = await shared_journal.entries(method=method, path=path, status=status, limit=limit, after=after)
         return JSONResponse({"object": "list", "data": [entry.to_dict() for entry in entries]})
 
     async def clear_requests(request: Request) -> Response:
@@ -234,4 +237,5 @@ def admin_routes(mock: MockApp) -> list[BaseRoute]:
             methods=["GET", "POST", "DELETE"],
         ),
         Route("/__mock__/threads", guarded(list_threads), methods=["GET"]),
+        *dashboard_routes(mock, guarded),
     ]

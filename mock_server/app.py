@@ -35,6 +35,7 @@ from .runs import ReplyBook, RunsAPI
 from .runs.pace import Pace
 from .settings import Settings
 from .store import Store, store_for
+from .streaming import Streams
 from .threads import ThreadsAPI
 from .vector_stores import ToolResources, VectorStoresAPI
 
@@ -68,10 +69,12 @@ class MockApp(Starlette):
             max_messages=settings.max_thread_messages,
         )
         self.replies = ReplyBook(list(settings.replies))
-        runs = RunsAPI(threads, self.replies, poll_after_ms=settings.poll_after_ms, pace=Pace.parse(settings.pace))
-        self.streams = runs.streams
+        # One set of streams for runs and responses: shutdown stops them all.
+        self.streams = Streams()
+        pace = Pace.parse(settings.pace)
+        runs = RunsAPI(threads, self.replies, poll_after_ms=settings.poll_after_ms, pace=pace, streams=self.streams)
         conversations = ConversationsAPI(self.store, self.identity, lenient=lenient)
-        responses = ResponsesAPI(conversations, self.replies, pace=Pace.parse(settings.pace))
+        responses = ResponsesAPI(conversations, threads.resources, self.replies, pace=pace, streams=self.streams)
         threads.message_guard = runs.refuse_message_during_run
         self.faults = FaultBook(settings.seed, settings.faults)
         # Instances on one Redis share fault rules and counters, rate-limit buckets and the journal too, through
@@ -97,6 +100,8 @@ class MockApp(Starlette):
         operations = OperationTable(self.contract, validators(self.contract), handlers)
         foundry = self.contract.overlay(default_contract_path(FOUNDRY_OVERLAY_NAME))
         foundry_operations = OperationTable(foundry, validators(foundry), handlers)
+        # Also read by the dashboard, to tell again why a journaled request failed its checks.
+        self.operations, self.foundry_operations = operations, foundry_operations
         super().__init__(
             routes=[
                 Route("/openapi.json", self.openapi_json, methods=["GET"]),

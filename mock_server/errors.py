@@ -497,6 +497,21 @@ def cannot_cancel_response(status: str | None) -> APIError:
     return invalid_request(f"Cannot cancel a {status} response.")
 
 
+def response_not_streamable() -> APIError:
+    # Word for word as the live API answered a GET with stream=true on a response not made in the background
+    # (openai/openai-ruby#214, 2025-10), code and param as it sent them.
+    return invalid_request(
+        "This response cannot be streamed because it was not created with background=true.",
+        param="stream",
+        code="invalid_request_error",
+    )
+
+
+def response_too_old_to_stream() -> APIError:
+    # openai/openai-python#2828; one public client test quotes it with a final period, the issue without.
+    return invalid_request("This response can no longer be streamed because it is more than 5 minutes old")
+
+
 def background_needs_store() -> APIError:
     # Not captured: a background response is polled by its id, so it must be kept.
     return invalid_request("Background responses must be stored: 'store' cannot be false.", param="store")

@@ -4,7 +4,8 @@ Python API (the admin API's GET /__mock__/requests and the pytest plugin read th
 
     journal = app.journal
     journal.entries(method="POST", path="/v1/threads", status=429)   # JournalEntry objects, oldest first
-    journal.entries()[-1].to_dict()    # method, path, query, headers, body, status, fault, timing
+    journal.entries()[-1].to_dict()    # method, path, query, headers, body, status, fault, timing, response
+    journal.entries(after=41)          # only the requests numbered after 41: a poller's cursor
     journal.clear()
 
 `middleware.journal.RequestJournal` fills it; it is outermost, so it sees every request, the ones refused
@@ -35,10 +36,22 @@ ENTRY_COST = 400
 # the file part's headers and its first bytes. The whole file is the store's; a second copy of every upload in
 # the journal would double what uploads cost.
 UPLOAD_KEPT = 4096
+# What one header of an answer costs, counted as a whole: the answers' headers are the mock's own (names up to
+# 30 bytes, values of a few dozen), kept as the server sent them, so that counting them adds no walk.
+RESPONSE_HEADER_COST = 120
 # Header names and values joined by NUL, which HTTP allows in neither: one object instead of two a header.
 SEPARATOR = b"\0"
 METHODS = {method: method for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")}
 PackedHeaders = bytes | tuple[bytes, ...]
+
+
+def header_dict(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name, value in headers:
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        found[key] = f"{found[key]}, {text}" if key in found else text
+    return found
 
 
 def pack_headers(headers: list[tuple[bytes, bytes]]) -> PackedHeaders:
@@ -56,9 +69,25 @@ def unpack_headers(packed: PackedHeaders) -> list[tuple[bytes, bytes]]:
 
 def entry_size(fields: tuple[Any, ...]) -> int:
     """The bytes the journal counts for an entry's fields (a JournalEntry or its plain tuple)."""
-    headers = fields[10]
-    header_bytes = len(headers) if isinstance(headers, bytes) else sum(map(len, headers))
-    return ENTRY_COST + len(fields[5]) + header_bytes + len(fields[3])
+    request = len(fields[5]) + packed_size(fields[10]) + len(fields[3])
+    return ENTRY_COST + request + RESPONSE_HEADER_COST * len(fields[12]) + len(fields[13])
+
+
+def packed_size(headers: PackedHeaders) -> int:
+    return len(headers) if isinstance(headers, bytes) else sum(map(len, headers))
+
+
+def shown(raw: bytes, size: int, verb: str) -> Any:
+    """A body as JSON; text if it is not JSON (an event stream); None if there was none. One larger than what
+    was kept is its first part as text, with a mark that says how large it was."""
+    if not raw:
+        return None
+    if size > len(raw):
+        return raw.decode("utf-8", "ignore") + f"… [cut: {size} bytes {verb}, {len(raw)} kept]"
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw.decode("utf-8", "replace")
 
 
 class JournalEntry(NamedTuple):
@@ -76,6 +105,10 @@ class JournalEntry(NamedTuple):
     duration: float | None  # seconds, None while the request is in flight
     packed_headers: PackedHeaders
     body_size: int  # of the whole body; more than len(raw_body) when it was cut to BODY_KEPT
+    # The answer as the client got it (the headers the mock added included), its body cut as the request's is.
+    raw_response_headers: tuple[tuple[bytes, bytes], ...] = ()
+    raw_response_body: bytes = b""
+    response_body_size: int = 0
 
     @property
     def body_cut(self) -> bool:
@@ -100,12 +133,7 @@ class JournalEntry(NamedTuple):
 
     @property
     def headers(self) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for name, value in self.raw_headers:
-            key = name.decode("latin-1").lower()
-            text = value.decode("latin-1")
-            found[key] = f"{found[key]}, {text}" if key in found else text
-        return found
+        return header_dict(self.raw_headers)
 
     @property
     def query(self) -> str:
@@ -115,15 +143,16 @@ class JournalEntry(NamedTuple):
     def body(self) -> Any:
         """The body parsed as JSON; text if it is not JSON; None if there was none. A body larger than
         BODY_KEPT is its first part as text, with a mark that says how large it was."""
-        raw = self.raw_body
-        if not raw:
-            return None
-        if self.body_cut:
-            return raw.decode("utf-8", "ignore") + f"… [cut: {self.body_size} bytes received, {len(raw)} kept]"
-        try:
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            return raw.decode("utf-8", "replace")
+        return shown(self.raw_body, self.body_size, "received")
+
+    @property
+    def response_headers(self) -> dict[str, str]:
+        return header_dict(list(self.raw_response_headers))
+
+    @property
+    def response_body(self) -> Any:
+        """The answer's body, read as `body` reads the request's."""
+        return shown(self.raw_response_body, self.response_body_size, "sent")
 
     @property
     def json(self) -> Any:
@@ -146,13 +175,19 @@ class JournalEntry(NamedTuple):
             "started_at": self.started_at,
             "duration_ms": self.duration_ms,
             "completed": self.completed,
+            "response": {
+                "headers": self.response_headers,
+                "body": self.response_body,
+                "body_size": self.response_body_size,
+            },
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JournalEntry:
         """An entry back from the admin API's JSON (what a test handle reads over HTTP)."""
-        body = data.get("body")
-        raw_body = b"" if body is None else body.encode() if isinstance(body, str) else orjson.dumps(body)
+        raw_body = raw_of(data.get("body"))
+        response = data.get("response") or {}
+        raw_response = raw_of(response.get("body"))
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in (data.get("headers") or {}).items()]
         duration_ms = data.get("duration_ms")
         return cls(
@@ -168,6 +203,11 @@ class JournalEntry(NamedTuple):
             duration=None if duration_ms is None else duration_ms / 1000,
             packed_headers=pack_headers(headers),
             body_size=data.get("body_size", len(raw_body)),
+            raw_response_headers=tuple(
+                (k.encode("latin-1"), v.encode("latin-1")) for k, v in (response.get("headers") or {}).items()
+            ),
+            raw_response_body=raw_response,
+            response_body_size=response.get("body_size", len(raw_response)),
         )
 
     def __str__(self) -> str:
@@ -175,6 +215,10 @@ class JournalEntry(NamedTuple):
         fault = f" fault={self.fault}" if self.fault else ""
         query = f"?{self.query}" if self.query else ""
         return f"{self.method} {self.path}{query} -> {self.status}{fault}{body}"
+
+
+def raw_of(body: Any) -> bytes:
+    return b"" if body is None else body.encode() if isinstance(body, str) else orjson.dumps(body)
 
 
 def is_multipart(scope: Scope) -> bool:
@@ -187,6 +231,8 @@ class Recording:
 
     __slots__ = (
         "__wrapped__",
+        "_answer",
+        "_answer_size",
         "_body",
         "_kept",
         "_limit",
@@ -195,6 +241,7 @@ class Recording:
         "_started",
         "body_done",
         "number",
+        "response_headers",
         "started_at",
         "status",
     )
@@ -213,6 +260,9 @@ class Recording:
         self.__wrapped__ = receive
         self.body_done = False
         self.status: int | None = None
+        self.response_headers: list[tuple[bytes, bytes]] = []
+        self._answer: list[bytes] = []
+        self._answer_size = 0
 
     async def receive(self) -> Message:
         message = await self.__wrapped__()
@@ -231,6 +281,13 @@ class Recording:
             self.body_done = True
         return message
 
+    def answered(self, body: bytes) -> None:
+        """A piece of the answer's body, as it is sent: kept up to the same share as the request's."""
+        before = self._answer_size
+        self._answer_size = before + len(body)
+        if before < self._limit:
+            self._answer.append(body if self._answer_size <= self._limit else body[: self._limit - before])
+
     def fields(self, finished: bool) -> tuple[Any, ...]:
         """The entry as the plain tuple the journal keeps (JournalEntry's fields, in order)."""
         scope = self._scope
@@ -248,6 +305,9 @@ class Recording:
             time.perf_counter() - self._started if finished else None,
             pack_headers(scope["headers"]),
             self._size,
+            tuple(self.response_headers),
+            b"".join(self._answer),
+            self._answer_size,
         )
 
     def entry(self, finished: bool) -> JournalEntry:
@@ -317,12 +377,17 @@ class Journal:
         path: str | None = None,
         status: int | None = None,
         limit: int | None = None,
+        after: int | None = None,
     ) -> list[JournalEntry]:
         """Recorded requests, oldest first, in flight ones included. `path` takes the fault rules' patterns
-        (`/v1/threads/*`; a /v1 path also matches the same path at the root); `limit` keeps the newest N."""
+        (`/v1/threads/*`; a /v1 path also matches the same path at the root); `limit` keeps the newest N;
+        `after` only those numbered after it (a cursor: each request gets the next number, and a reader that
+        polls with it is handed only what is new, at the cost of a comparison per entry it skips)."""
         where = Where(method.upper() if method else None, path or "*")
-        done = (JournalEntry._make(fields) for fields in self._done)
-        everything = sorted([*done, *(r.entry(finished=False) for r in list(self._open.values()))])
+        first = 0 if after is None else after
+        done = (JournalEntry._make(fields) for fields in self._done if fields[0] > first)
+        in_flight = (r.entry(finished=False) for r in list(self._open.values()) if r.number > first)
+        everything = sorted([*done, *in_flight])
         kept = everything[-self.size :] if self.size else []
         found = [e for e in kept if where.matches(e.method, e.path) and (status is None or e.status == status)]
         return found[-limit:] if limit else found

@@ -78,7 +78,7 @@ CONVERSATIONS_AND_RESPONSES = {
     "listInputItems",
 }
 # The operations whose body can ask for `"stream": true`, answered as text/event-stream.
-STREAMING = {"createRun", "createThreadAndRun", "submitToolOuputsToRun", "createResponse"}
+STREAMING = {"createRun", "createThreadAndRun", "submitToolOuputsToRun", "createResponse", "getResponse"}
 
 
 def test_contract_is_valid_openapi_31(contract: Contract) -> None:
@@ -204,7 +204,12 @@ def test_streaming_operations_declare_the_event_stream_and_the_others_do_not(con
         content = op.responses["200"]["content"]
         assert ("text/event-stream" in content) == (op_id in STREAMING), op_id
         if op_id in STREAMING:
-            assert op.body_schema is not None and op.body_schema["properties"]["stream"]["type"] == ["boolean", "null"]
+            if op.method == "GET":
+                # A background response streamed again: `stream` is a query parameter there.
+                assert {p.name: p.schema for p in op.params_in("query")}["stream"] == {"type": "boolean"}
+            else:
+                assert op.body_schema is not None
+                assert op.body_schema["properties"]["stream"]["type"] == ["boolean", "null"]
             # Each event is described as a client reads it: its name, and its data as JSON text whose
             # object `contentSchema` gives (what Schemathesis checks every event of an answer against).
             event = content["text/event-stream"]["schema"]
@@ -215,7 +220,7 @@ def test_streaming_operations_declare_the_event_stream_and_the_others_do_not(con
                 data = branch["properties"]["data"]
                 assert data["type"] == "string"
                 assert data.get("contentMediaType") == "application/json" or data["const"] == "[DONE]"
-            if op_id == "createResponse":
+            if op_id in ("createResponse", "getResponse"):
                 # The Responses API's events, named by their `type`; no `[DONE]`.
                 assert {"response.created", "response.output_text.delta", "response.completed"} <= names
                 assert "done" not in names

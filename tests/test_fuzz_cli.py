@@ -45,7 +45,20 @@ def drifted_contract(tmp_path: Path) -> Path:
 
 def test_a_clean_run_against_the_self_started_mock_exits_0_and_writes_reports(tmp_path: Path) -> None:
     junit, report = tmp_path / "fuzz.xml", tmp_path / "fuzz.json"
-    run = fuzz(*QUICK, "--phases", "examples,stateful", "--report", "junit", junit, "--report", "json", report)
+    # One example per operation and phase: the fuzzing phase is what reaches the operations with no examples.
+    only_one = ("--max-examples", "1")
+    run = fuzz(
+        *QUICK,
+        "--phases",
+        "examples,fuzzing,stateful",
+        *only_one,
+        "--report",
+        "junit",
+        junit,
+        "--report",
+        "json",
+        report,
+    )
 
     assert run.returncode == 0, run.stdout + run.stderr
     assert "the mock, started for this run" in run.stdout

@@ -31,6 +31,23 @@ def test_an_entry_records_the_request_and_the_answer(server: BackgroundServer, a
     assert entry["duration_ms"] >= 0 and entry["started_at"] > 1_600_000_000
 
 
+def test_an_entry_records_the_answer_as_the_client_got_it(server: BackgroundServer, api: httpx.Client) -> None:
+    created = api.post("/threads", json={"messages": [{"role": "user", "content": "x" * 30_000}]})
+    thread_id = created.json()["id"]
+    for _ in range(2):
+        api.post(f"/threads/{thread_id}/messages", json={"role": "user", "content": "y" * 30_000})
+    page = api.get(f"/threads/{thread_id}/messages")
+    refused = api.get("/threads/thread_missing")
+    first, *_, listed, missing = journal(server)
+    assert first["response"]["body"] == created.json()
+    assert first["response"]["headers"]["x-request-id"] == created.headers["x-request-id"]
+    assert first["response"]["headers"]["content-type"] == "application/json"
+    assert missing["response"]["body"] == refused.json() and missing["status"] == 404
+    # An answer past the share a body keeps is cut as a request's body is, its size told.
+    assert listed["response"]["body_size"] == len(page.content) > 65_536
+    assert listed["response"]["body"].endswith(f"… [cut: {len(page.content)} bytes sent, 65536 kept]")
+
+
 def test_refused_and_faulted_requests_are_recorded_with_their_final_status(
     start_server: Callable[..., BackgroundServer],
 ) -> None:

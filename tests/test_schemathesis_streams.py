@@ -39,3 +39,19 @@ def test_a_real_stream_passes_and_a_broken_one_fails(start_server: Callable[...,
     with pytest.raises((AssertionError, FailureGroup)) as caught:
         operation.validate_response(broken)
     assert "SSE event" in str(caught.value)
+
+
+def test_a_response_stream_and_its_replay_pass(start_server: Callable[..., BackgroundServer]) -> None:
+    import schemathesis
+
+    document = schemathesis.openapi.from_path(default_contract_path())
+    server = start_server()
+    with httpx.Client(base_url=server.base_url, headers=HEADERS, timeout=10) as api:
+        body = {"model": "gpt-4o", "input": "hi", "stream": True, "background": True}
+        streamed = api.post("/responses", json=body)
+        response_id = streamed.text.split('"id":"', 1)[1].split('"', 1)[0]
+        replayed = api.get(f"/responses/{response_id}", params={"stream": "true", "starting_after": 2})
+    assert replayed.headers["content-type"].startswith("text/event-stream")
+    assert '"sequence_number":3' in replayed.text and '"sequence_number":2,' not in replayed.text
+    assert document["/responses"]["POST"].validate_response(streamed) is not False
+    assert document["/responses/{response_id}"]["GET"].validate_response(replayed) is not False

@@ -73,8 +73,12 @@ def object_schema(parameters: Iterable[Any]) -> dict[str, Any]:
 
 
 def coerce_query_value(schema: Mapping[str, Any], raw: str) -> Any:
-    if "integer" in schema_types(schema) and INTEGER.match(raw):
+    types = schema_types(schema)
+    if "integer" in types and INTEGER.match(raw):
         return int(raw)
+    # As the SDKs send a boolean (`stream=true`); any other spelling is a string, refused as one.
+    if "boolean" in types and raw in ("true", "false"):
+        return raw == "true"
     return raw
 
 

@@ -14,6 +14,7 @@ import orjson
 
 from ..faults.model import Where
 from ..journal import JournalEntry, Recording
+from ..store.backends.redis import reaching
 from .redis import RedisAccess
 
 log = logging.getLogger("threads_mock.fleet")
@@ -49,13 +50,23 @@ class SharedJournal:
                 log.warning("the fleet's journal could not record a request (%s); entries are lost until it can", error)
 
     async def entries(
-        self, method: str | None = None, path: str | None = None, status: int | None = None, limit: int | None = None
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        status: int | None = None,
+        limit: int | None = None,
+        after: int | None = None,
     ) -> list[JournalEntry]:
-        """As Journal.entries, over every instance's completed requests, oldest first."""
+        """As Journal.entries, over every instance's completed requests, oldest first (`after`: those numbered
+        after it, by the fleet's numbers)."""
         where = Where(method.upper() if method else None, path or "*")
-        raw = await self.redis.client.lrange(self._entries_key, 0, -1)
+        first = 0 if after is None else after
+        with reaching(self.redis.store.url):
+            raw = await self.redis.client.lrange(self._entries_key, 0, -1)
         found = [
-            e for e in map(entry_of, raw) if where.matches(e.method, e.path) and (status is None or e.status == status)
+            e
+            for e in map(entry_of, raw)
+            if e.number > first and where.matches(e.method, e.path) and (status is None or e.status == status)
         ]
         return found[-limit:] if limit else found
 

@@ -38,12 +38,16 @@ class RequestJournal:
         async def send_recording(message: Message) -> None:
             if message["type"] == "http.response.start":
                 entry.status = message["status"]
-            elif message["type"] == "http.response.body" and not message.get("more_body", False):
-                if not entry.body_done:
-                    await self.read_unread_body(scope, entry.receive)
-                # Complete before the client has the whole answer, so that a client reading the
-                # journal right after its answer finds the entry complete.
-                self.journal.close(entry)
+                entry.response_headers = message.get("headers") or []
+            elif message["type"] == "http.response.body":
+                if body := message.get("body"):
+                    entry.answered(body)
+                if not message.get("more_body", False):
+                    if not entry.body_done:
+                        await self.read_unread_body(scope, entry.receive)
+                    # Complete before the client has the whole answer, so that a client reading the
+                    # journal right after its answer finds the entry complete.
+                    self.journal.close(entry)
             await send(message)
 
         try:

@@ -11,8 +11,9 @@ they match a thread's for a run.
 from __future__ import annotations
 
 import asyncio
-import re
+import contextlib
 import time
+from collections.abc import AsyncIterator
 
 from starlette.responses import Response
 
@@ -30,32 +31,51 @@ from ..conversations.items import (
     output_text,
     shown,
 )
+from ..errors import APIError
 from ..objects import deleted_object, list_object
 from ..runs.api import parsed_pace, requested_pace
+from ..runs.formats import structured
 from ..runs.objects import count_tokens, first_tokens
 from ..runs.pace import INSTANT, Pace
 from ..runs.replies import ReplyBook, ReplyRule, plan_for
+from ..runs.tools import searched
 from ..store import JSON, UPDATE_ATTEMPTS, Contention, ListQuery, page_of
+from ..streaming import Streams, Watch
 from ..types import Call, Handler
+from ..vector_stores import ToolResources
 from .objects import FINISHED_KEYS, response_object, unfinished, usage_object
-from .stream import stream_response
+from .stream import Drive, events, numbered, padded, timeline
+from .tools import citation, file_search_tool, search_settings, searched_item
 
 RESPONSE = "response"
 # A function call a response made, by its call_id: the reply its output gets (the rule's `then`).
 CALL = "response_call"
-WORD = re.compile(r"\S+")
+# The real API refuses to stream a response this many seconds old (see `_resume`).
+STREAMABLE_SECONDS = 300
 # A response has no `expired` status: a rule that expires a run fails a response, with this error.
 EXPIRED = {"code": "server_error", "message": "The response expired before it could complete."}
 
 
 class ResponsesAPI:
-    def __init__(self, conversations: ConversationsAPI, replies: ReplyBook, *, pace: Pace = INSTANT) -> None:
+    def __init__(
+        self,
+        conversations: ConversationsAPI,
+        resources: ToolResources,
+        replies: ReplyBook,
+        *,
+        pace: Pace = INSTANT,
+        streams: Streams | None = None,
+    ) -> None:
         self.conversations = conversations
+        self.resources = resources
         self.store = conversations.store
         self.identity = conversations.identity
         self.lenient = conversations.lenient
         self.replies = replies
         self.pace = pace
+        self.streams = streams or Streams()
+        # The responses a stream's driver in this process follows, woken by a cancel made here.
+        self.watch = Watch()
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -105,6 +125,13 @@ class ResponsesAPI:
         if conversation_id is not None:
             await self.conversations.conversation(project, conversation_id)
             context = await self.conversations.items(project, conversation_id)
+        search_tool = file_search_tool(body.get("tools") or [])
+        if search_tool is not None:
+            index, tool = search_tool
+            for inner, store_id in enumerate(tool["vector_store_ids"]):
+                await self.resources.vector_stores.known_store(
+                    project, store_id, f"tools[{index}].vector_store_ids[{inner}]"
+                )
         # A response's items share its id's last digits; in a conversation, the conversation's.
         group = group_of(conversation_id) if conversation_id is not None else self.identity.group()
         created_at = self.identity.now()
@@ -119,12 +146,23 @@ class ResponsesAPI:
         if not self.lenient:
             check_calls(everything)
         rule, plan = await self._plan(project, everything)
+        plan = structured(plan, (body.get("text") or {}).get("format"))
+        if search_tool is not None and plan["outcome"] == "reply" and body.get("tool_choice") != "none":
+            await self._search(project, plan, search_tool[1], last_user_text(everything)[0], rule)
         instructions = body.get("instructions") or ""
         prompt_tokens = sum(count_tokens(item_text(item)) for item in everything) + count_tokens(instructions)
         if response["background"] and not response["store"]:
             raise errors.background_needs_store()
         self._answer(response, plan, prompt_tokens, new_id)
-        wait = self._wait(rule, header, response)
+        start = time.time()
+        hold = 0.0 if rule is None else rule.seconds
+        places = [place for place, _ in events(response)]
+        due = timeline(places, start, start + hold, self._pace(rule, header))
+        if (response["background"] or body.get("stream")) and response["status"] == "completed":
+            # Ended when its timeline ends, however late a poll finds it.
+            response["completed_at"] = response["created_at"] + round(due[-1] - start)
+        # What the client sees: a file_search call's results only when `include` asks for them.
+        visible = shown_response(response, set(body.get("include") or ()))
         for item in response["output"]:
             if item["type"] == "function_call":
                 await self.store.put_record(project, CALL, item["call_id"], {"then": plan["then"]})
@@ -133,35 +171,81 @@ class ResponsesAPI:
             "input": inputs,
             "context": context if conversation_id is not None else None,
         }
-        if body.get("stream"):
-            # Decided and kept now, as a non-streamed response; the stream shows it at its pace.
-            if response["store"]:
-                await self.store.put_record(project, RESPONSE, response["id"], record)
-            await self._finished(project, record)
-            pad = (
-                None
-                if (body.get("stream_options") or {}).get("include_obfuscation") is False
-                else self.identity.padding
-            )
-            hold = 0.0 if rule is None else rule.seconds
-            return stream_response(response, hold, self._pace(rule, header), pad)
-        if response["background"]:
-            # Answered at once, queued; polls move it on (see `_advance`) and the last one finishes it.
-            record.update(
-                response=unfinished(response, "queued"),
-                pending={key: response[key] for key in FINISHED_KEYS},
-                hold=0 if rule is None else rule.polls,
-                answer_at=time.time() + wait,
-            )
-            await self.store.put_record(project, RESPONSE, response["id"], record)
-            queued: JSON = record["response"]
-            return queued
-        if wait > 0:
-            await asyncio.sleep(wait)
+        if body.get("stream") or response["background"]:
+            return await self._unfinished(project, record, numbered(events(visible)), due, rule, body)
+        if due[-1] > start:
+            await asyncio.sleep(due[-1] - start)
         if response["store"]:
             await self.store.put_record(project, RESPONSE, response["id"], record)
         await self._finished(project, record)
-        return response
+        return visible
+
+    async def _search(self, project: str, plan: JSON, tool: JSON, query: str, rule: ReplyRule | None) -> None:
+        """The file_search the response makes before it answers, its results put in the plan (see tools.py)."""
+        settings = search_settings(tool, query, rule)
+        if settings is None:
+            return
+        if "results" not in settings:
+            named = {"file_search": {"vector_store_ids": tool["vector_store_ids"]}}
+            settings["stores"] = await self.resources.searchable(project, named)
+        plan["file_search"] = {"query": query, "found": await searched(self.store, project, settings)}
+
+    async def _unfinished(
+        self, project: str, record: JSON, numbered: list[JSON], due: list[float], rule: ReplyRule | None, body: JSON
+    ) -> JSON | Response:
+        """A background or streamed response, stored before its end: queued (a background one not streamed,
+        which polls move on), or in_progress, moved by its stream. A background one keeps its events, for a
+        stream to replay them."""
+        response = record["response"]
+        streamed = bool(body.get("stream"))
+        if response["store"]:
+            background = response["background"]
+            status = "queued" if background and not streamed else "in_progress"
+            record.update(
+                response=unfinished(response, status),
+                pending={key: response[key] for key in FINISHED_KEYS},
+                # A stream has no polls to spend, as a run's has none.
+                hold=0 if streamed or rule is None else rule.polls,
+                answer_at=due[-1],
+            )
+            if background:
+                record.update(events=numbered, due=due)
+            await self.store.put_record(project, RESPONSE, response["id"], record)
+        if not streamed:
+            queued: JSON = record["response"]
+            return queued
+        option = (body.get("stream_options") or {}).get("include_obfuscation")
+        pad = self.identity.padding if option is True or (option is None and not response["background"]) else None
+        if response["store"]:
+            return self._stream(project, response["id"], padded(numbered, pad), due, 0)
+
+        async def forgotten() -> None:
+            await self._finished(project, {**record, "response": response})
+
+        drive = Drive(padded(numbered, pad), due, start=0, finish=forgotten)
+        return self.streams.respond(b"", drive.chunks(), drive.failed)
+
+    def _stream(self, project: str, response_id: str, events: list[JSON], due: list[float], start: int) -> Response:
+        """The stream of a stored response from event number `start`: ended by its driver when its last event
+        is due (a background one stopped where a cancel cut its events)."""
+
+        async def finish() -> None:
+            with contextlib.suppress(APIError):  # deleted meanwhile: the stream still ends as it would have
+                await self._advance(project, response_id, driven=True)
+
+        async def kept() -> int:
+            found = await self.store.get_record(project, RESPONSE, response_id)
+            return len(events) if found is None or "events" not in found else len(found["events"])
+
+        async def chunks() -> AsyncIterator[bytes]:
+            with self.watch.watching(response_id) as woken:
+                drive.woken = woken
+                async for chunk in drive.chunks():
+                    yield chunk
+
+        background = bool(events) and events[0]["response"]["background"]
+        drive = Drive(events, due, start=start, finish=finish, kept=kept if background else None)
+        return self.streams.respond(b"", chunks(), drive.failed)
 
     async def _finished(self, project: str, record: JSON) -> None:
         """What a response does once it ends: a conversation gets its input and output (none if it failed)."""
@@ -170,27 +254,16 @@ class ResponsesAPI:
         if conversation is not None and response["status"] in ("completed", "incomplete"):
             await self.conversations.append(project, conversation["id"], [*record["input"], *response["output"]])
 
-    async def _advance(self, project: str, response_id: str) -> JSON:
+    async def _advance(self, project: str, response_id: str, *, driven: bool = False) -> JSON:
         """A background response one step further, as a poll sees it: queued, then in_progress, then (its
-        rule's `polls` spent and its time come) finished. Written only if nobody wrote it meanwhile, so that
-        one poll, and one only, finishes it."""
+        rule's `polls` spent and its time come) finished; `driven` (a stream's driver): every step due, no
+        polls to spend. Written only if nobody wrote it meanwhile, so that one move, and one only, ends it."""
         for _ in range(UPDATE_ATTEMPTS):
             held = await self.store.read_record(project, RESPONSE, response_id)
             if held is None:
                 raise errors.response_not_found(response_id)
             record = held.data
-            response = record["response"]
-            if response["status"] == "queued":
-                response["status"] = "in_progress"
-            elif response["status"] != "in_progress":
-                return record
-            elif record["hold"] > 0:
-                record["hold"] -= 1
-            elif time.time() >= record["answer_at"]:
-                response.update(record.pop("pending"), service_tier="default")
-                if response["status"] == "completed":
-                    response["completed_at"] = self.identity.now()
-            else:
+            if not moved(record, driven):
                 return record
             if await self.store.replace_record(project, RESPONSE, response_id, record, held.version) is not None:
                 if "pending" not in record:
@@ -231,6 +304,10 @@ class ResponsesAPI:
             response["usage"] = usage_object(prompt_tokens, completion)
             return
         text: str = plan["text"]
+        call = searched_item(plan, new_id)
+        best = None if call is None or not call["results"] else call["results"][0]
+        if best is not None and plan.get("quote") and best["text"]:
+            text = best["text"]
         reason = plan.get("reason")
         limit = response["max_output_tokens"]
         if reason is None and limit is not None and count_tokens(text) > limit:
@@ -238,8 +315,10 @@ class ResponsesAPI:
         elif reason is not None:
             text = first_tokens(text, max(1, count_tokens(text) // 2))
         status = "completed" if reason is None else "incomplete"
-        message = message_item(new_id("msg"), "assistant", [output_text(text)], status)
-        response.update(status=status, output=[message], usage=usage_object(prompt_tokens, count_tokens(text)))
+        annotations = [] if best is None else [citation(text, best)]
+        message = message_item(new_id("msg"), "assistant", [output_text(text, annotations)], status)
+        output = [message] if call is None else [call, message]
+        response.update(status=status, output=output, usage=usage_object(prompt_tokens, count_tokens(text)))
         if reason is None:
             response["completed_at"] = now
         else:
@@ -251,21 +330,25 @@ class ResponsesAPI:
         pace = self.pace if rule is None else rule.paced(self.pace)
         return pace if header is None else parsed_pace(header, pace)
 
-    def _wait(self, rule: ReplyRule | None, header: str | None, response: JSON) -> float:
-        """How long after its start a response ends, on a run's clock: the rule's `seconds`, then the first
-        delta at the pace's `first_delta`, the rest at its `deltas_per_second` (one a word)."""
-        pace = self._pace(rule, header)
-        words = sum(len(WORD.findall(item_text(item))) for item in response["output"])
-        wait = (0.0 if rule is None else rule.seconds) + (pace.first_delta if words else 0.0)
-        if pace.per_second > 0 and words > 1:
-            wait += (words - 1) / pace.per_second
-        return wait
-
-    async def get_response(self, call: Call) -> JSON:
+    async def get_response(self, call: Call) -> JSON | Response:
+        if call.query.get("stream") is True:
+            return await self._resume(call)
         record = await self._advance(call.project, call.path["response_id"])
-        response: JSON = record["response"]
-        include = included(call.query)
-        return {**response, "output": [shown(item, include) for item in response["output"]]}
+        return shown_response(record["response"], included(call.query))
+
+    async def _resume(self, call: Call) -> Response:
+        """`stream=true`: a background response's events after `starting_after` (all of them without it, as
+        the SDK's `responses.stream(response_id=...)` asks, dropping those it saw itself), each when due."""
+        project, response_id = call.project, call.path["response_id"]
+        record = await self._record(project, response_id)
+        if "events" not in record:
+            raise errors.response_not_streamable()
+        if time.time() - record["due"][0] > STREAMABLE_SECONDS:
+            raise errors.response_too_old_to_stream()
+        after = call.query.get("starting_after")
+        start = 0 if after is None else max(0, after + 1)
+        pad = self.identity.padding if call.query.get("include_obfuscation") is True else None
+        return self._stream(project, response_id, padded(record["events"], pad), record["due"], start)
 
     async def delete_response(self, call: Call) -> JSON:
         response_id = call.path["response_id"]
@@ -289,8 +372,16 @@ class ResponsesAPI:
             if response["status"] not in ("queued", "in_progress"):
                 raise errors.cannot_cancel_response(response["status"])
             record.pop("pending", None)
+            was = response["status"]
             response.update(status="cancelled", service_tier="default")
+            if "events" in record:
+                # Its streams (a replay too) end with the events it had made, never its end: a queued one's
+                # first two, a running one's those due by now.
+                due = record["due"]
+                kept = 2 if was == "queued" else min(sum(at <= time.time() for at in due), len(due) - 1)
+                record.update(events=record["events"][:kept], due=due[:kept])
             if await self.store.replace_record(project, RESPONSE, response_id, record, held.version) is not None:
+                self.watch.wake(response_id)
                 return response
         raise Contention(f"response {response_id} changed under {UPDATE_ATTEMPTS} of its writes in a row")
 
@@ -325,3 +416,29 @@ def check_calls(items: list[JSON]) -> None:
     for call_id, answered in called.items():
         if not answered:
             raise errors.no_tool_output_for_call(call_id)
+
+
+def moved(record: JSON, driven: bool) -> bool:
+    """One poll's move of a stored response (a stream's driver's: every move due, no polls spent), made on
+    `record`; False: nothing to do now."""
+    response = record["response"]
+    changed = False
+    if response["status"] == "queued":
+        response["status"] = "in_progress"
+        changed = True
+        if not driven:
+            return True
+    if response["status"] != "in_progress" or "pending" not in record:
+        return changed
+    if record["hold"] > 0 and not driven:
+        record["hold"] -= 1
+        return True
+    if time.time() < record["answer_at"]:
+        return changed
+    response.update(record.pop("pending"), service_tier="default")
+    return True
+
+
+def shown_response(response: JSON, include: set[str]) -> JSON:
+    """The response as an answer shows it: its items as `include` asks (see `conversations/items.py:shown`)."""
+    return {**response, "output": [shown(item, include) for item in response["output"]]}

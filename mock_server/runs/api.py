@@ -11,13 +11,15 @@ from .. import errors
 from ..objects import deleted_object, list_object, list_query, merged_within_limit
 from ..responses import JSONResponse
 from ..store import JSON, ListQuery, Versioned
+from ..streaming import Streams
 from ..threads import ThreadsAPI
 from ..types import Call, Handler
+from .formats import structured
 from .machine import ACTIVE, RUN, STEP, STOP_STATUSES, Event, RunMachine, pace_data, snapshot
 from .objects import assistant_object, count_tokens, finished_run, finished_step, message_text, run_object
 from .pace import EXAMPLE, HEADER, INSTANT, Pace
 from .replies import ReplyBook, ReplyRule, plan_for
-from .sse import Streams
+from .sse import run_stream
 from .tools import INCLUDE_CONTENT, search_settings, shown_step, tool_types
 
 ASSISTANT = "assistant"
@@ -34,6 +36,7 @@ class RunsAPI:
         *,
         poll_after_ms: int = DEFAULT_POLL_AFTER_MS,
         pace: Pace = INSTANT,
+        streams: Streams | None = None,
     ) -> None:
         self.threads = threads
         self.resources = threads.resources
@@ -44,7 +47,7 @@ class RunsAPI:
         self.poll_after_ms = poll_after_ms
         self.pace = pace
         self.machine = RunMachine(self.store, self.identity)
-        self.streams = Streams()
+        self.streams = streams or Streams()
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -187,7 +190,7 @@ class RunsAPI:
             run["tool_resources"] = resources
         header_pace = requested_pace(call)
         rule = self.replies.choose(text, assistant)
-        plan = plan_for(rule, text)
+        plan = structured(plan_for(rule, text), run["response_format"])
         if plan["outcome"] == "reply":
             thread = await self.store.get_thread(project, thread_id)
             searched = [assistant["tool_resources"] if resources is None else resources]
@@ -234,7 +237,7 @@ class RunsAPI:
 
     async def _respond(self, call: Call, held: Versioned, events: list[Event]) -> Response:
         if call.body.get("stream"):
-            return self.streams.respond(events, self.machine.drive(call.project, held))
+            return run_stream(self.streams, events, self.machine.drive(call.project, held))
         return self._answer(held.data["run"])
 
     async def create_run(self, call: Call) -> Response:
@@ -302,7 +305,7 @@ class RunsAPI:
         if stream and not events:
             # Lenient mode, a run not waiting for outputs: left as it is, and a stream of it as it is.
             run = held.data["run"]
-            return self.streams.respond([(f"thread.run.{run['status']}", snapshot(run))], no_more_events())
+            return run_stream(self.streams, [(f"thread.run.{run['status']}", snapshot(run))], no_more_events())
         return await self._respond(call, held, events)
 
     async def list_run_steps(self, call: Call) -> JSON:

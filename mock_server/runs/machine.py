@@ -27,8 +27,6 @@ a thread's active-run marker is claimed with an insert-if-absent and released on
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -37,13 +35,13 @@ from typing import Any
 import orjson
 
 from .. import errors
-from ..files import FILE
 from ..files.api import put_made_file
 from ..files.objects import png
 from ..ids import Identity
 from ..store import JSON, UPDATE_ATTEMPTS, Contention, Store, Versioned
+from ..streaming import Watch, pause
 from ..threads.objects import message_object
-from ..vector_stores.search import search
+from .formats import structured
 from .objects import (
     count_tokens,
     first_tokens,
@@ -60,8 +58,7 @@ from .tools import (
     file_search_deltas,
     fitting,
     quoted,
-    scripted_result,
-    search_result,
+    searched,
     shown_step,
     streamed_annotation,
     text_pieces,
@@ -76,9 +73,6 @@ ACTIVE = "active_run"
 ACTIVE_STATUSES = frozenset({"queued", "in_progress", "requires_action", "cancelling"})
 # Where the SDK's poll helper stops; a stream stops there too.
 STOP_STATUSES = frozenset({"requires_action", "cancelled", "completed", "failed", "expired", "incomplete"})
-# How often a stream's driver looks at its run while nothing is due, for changes made by another process
-# (a change made in this one wakes it at once).
-WATCH_INTERVAL = 0.25
 
 
 def snapshot(obj: JSON) -> JSON:
@@ -109,7 +103,7 @@ class RunMachine:
         self.store = store
         self.identity = identity
         # The runs a stream's driver in this process waits on, each woken by any write to its run made here.
-        self._watched: dict[str, asyncio.Event] = {}
+        self.watch = Watch()
 
     async def _move(
         self, project: str, held: Versioned, transition: Transition, *, driver: bool = False
@@ -129,9 +123,8 @@ class RunMachine:
             version = await self.store.replace_record(project, RUN, run_id, held.data, held.version)
             if version is not None:
                 held.version = version
-                watched = None if driver else self._watched.get(run_id)
-                if watched is not None:
-                    watched.set()
+                if not driver:
+                    self.watch.wake(run_id)
                 await self._write_after(project, held.data, outcome)
                 return outcome.events
             fresh = await self.store.read_record(project, RUN, run_id)
@@ -269,7 +262,7 @@ class RunMachine:
         text: str = plan["text"]
         cited = image = None
         if plan.get("file_search") is not None:
-            results = await self._searched(project, plan["file_search"])
+            results = await searched(self.store, project, plan["file_search"])
             call = file_search_call(self.identity.new_id("call"), plan["file_search"]["ranking_options"], results)
             self._run_tool(record, call, file_search_deltas(call), count_tokens(plan["file_search"]["query"]), begun)
             cited = results[0] if results else None
@@ -284,7 +277,8 @@ class RunMachine:
                 outputs.append({"type": "image", "image": {"file_id": image["id"]}})
             call = code_interpreter_call(self.identity.new_id("call"), code["input"], outputs)
             self._run_tool(record, call, code_interpreter_deltas(call), count_tokens(code["input"]), begun)
-        text, annotations = cited_text(text, cited, image)
+        # A structured answer stays the JSON it is: no citation marker or image link is written into it.
+        text, annotations = cited_text(text, cited, image) if not plan.get("structured") else (text, [])
         reason = plan.get("reason")
         limit = run.get("max_completion_tokens")
         if reason is None and limit is not None and count_tokens(text) > limit:
@@ -329,25 +323,6 @@ class RunMachine:
             "reason": reason,
         }
         return answer, begun
-
-    async def _searched(self, project: str, settings: JSON) -> list[JSON]:
-        """A file_search's results: those its reply rule scripts, or what the vector stores hold for the query."""
-        scripted = settings.get("results")
-        if scripted is not None:
-            results = []
-            for result in scripted:
-                found = await self.store.get_record(project, FILE, result["file_id"])
-                results.append(scripted_result(result, found["filename"] if found else result["file_id"]))
-            return results
-        hits = await search(
-            self.store,
-            project,
-            settings["stores"],
-            settings["query"],
-            settings["max_results"],
-            score_threshold=settings["ranking_options"]["score_threshold"],
-        )
-        return [search_result(hit) for hit in hits]
 
     def _run_tool(self, record: JSON, call: JSON, deltas: list[JSON], completion: int, begun: Effects) -> None:
         """A built-in tool's step, made and completed at once: its events and the step itself join `begun`."""
@@ -421,7 +396,7 @@ class RunMachine:
         step, calls = answer["step"], answer["calls"]
         step["step_details"]["tool_calls"] = calls
         record["step_id"] = step["id"]
-        record["plan"] = {"outcome": "reply", "text": plan["then"]}
+        record["plan"] = structured({"outcome": "reply", "text": plan["then"]}, run.get("response_format"))
         record["pending_completion"] = sum(count_tokens(c["function"]["arguments"]) for c in calls)
         run["required_action"] = {
             "type": "submit_tool_outputs",
@@ -534,26 +509,18 @@ class RunMachine:
         """The events of a run with a stream attached (`record["log"]` set), in order, as they happen, until
         the run stops where a poller would: its own transitions, each when due, and those of anyone else."""
         run_id = held.data["run"]["id"]
-        watched = self._watched.setdefault(run_id, asyncio.Event())
-        try:
+        with self.watch.watching(run_id) as woken:
             while True:
                 events = await self._move(project, held, self._drive, driver=True)
                 if events:
                     yield events
                 if held.data.get("log") is None:
                     return
-                wait = next_due(held.data) - time.time()
-                if wait > 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(watched.wait(), min(wait, WATCH_INTERVAL))
-                # Cleared before the read: a write after it is either in what is read or wakes the next wait.
-                watched.clear()
+                await pause(woken, next_due(held.data))
                 fresh = await self.store.read_record(project, RUN, run_id)
                 if fresh is None:
                     raise errors.not_found("run", run_id)
                 held.data, held.version = fresh.data, fresh.version
-        finally:
-            self._watched.pop(run_id, None)
 
     async def _drive(self, project: str, record: JSON) -> Effects | None:
         """The driver's transition: the events others logged, then its own move if one is due; the log is

@@ -1,74 +1,50 @@
-"""Server-sent events in the real wire format (`event: <name>` and one line of JSON, a blank line after),
-sent as the run makes them.
-
-A stream's run is moved by a task of its own, not by the response: a client that goes away stops only the
-sending, and the run goes on to its end as the real API's did (a later poll finds it finished).
+"""A run's server-sent events in the real wire format (`event: <name>` and one line of JSON, a blank line after),
+sent as the run makes them, then `[DONE]`; the stream is moved by a task of its own (`streaming.Streams`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import AsyncIterator, Sequence
 
 import orjson
 from starlette.responses import StreamingResponse
 
 from ..errors import APIError
+from ..streaming import Streams
 from .machine import Event
 
 DONE = b"event: done\ndata: [DONE]\n\n"
-error_log = logging.getLogger("threads_mock.error")
+# The events whose data is the run itself (thread.run.created, ...; not its steps'): the first names the stream's run.
+RUN_EVENTS = "thread.run."
 
 
 def encode(name: str, data: object) -> bytes:
     return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
 
 
-class Streams:
-    """The runs being streamed by this process: each one's task, kept until its run stops."""
+def encoded(events: Sequence[Event]) -> bytes:
+    return b"".join(encode(name, data) for name, data in events)
 
-    def __init__(self) -> None:
-        self.tasks: set[asyncio.Task[None]] = set()
 
-    def respond(self, first: Sequence[Event], rest: AsyncIterator[list[Event]]) -> StreamingResponse:
-        """`first` at once, then each batch of `rest` as it comes, then `[DONE]`."""
-        queue: asyncio.Queue[bytes | None] = asyncio.Queue()
-        queue.put_nowait(b"".join(encode(name, data) for name, data in first))
-        task = asyncio.create_task(self._follow(rest, queue))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+def run_stream(streams: Streams, first: Sequence[Event], rest: AsyncIterator[list[Event]]) -> StreamingResponse:
+    """`first` at once, then each batch of `rest` as the run makes it, then `[DONE]`; each batch is told to the
+    streams' watcher, if one is set."""
+    run_id = next((str(data["id"]) for name, data in first if name.startswith(RUN_EVENTS) and "step" not in name), "")
+    if streams.watcher is not None:
+        streams.watcher(run_id, first)
 
-        async def chunks() -> AsyncIterator[bytes]:
-            # What the run made while the last chunk was being sent leaves in one write, not one per batch.
-            while (chunk := await queue.get()) is not None:
-                ready = [chunk]
-                while not queue.empty():
-                    following = queue.get_nowait()
-                    if following is None:
-                        yield b"".join(ready)
-                        return
-                    ready.append(following)
-                yield b"".join(ready)
+    async def chunks() -> AsyncIterator[bytes]:
+        async for events in rest:
+            if streams.watcher is not None:
+                streams.watcher(run_id, events)
+            yield encoded(events)
+        yield DONE
 
-        return StreamingResponse(chunks(), media_type="text/event-stream", headers={"cache-control": "no-cache"})
+    return streams.respond(encoded(first), chunks(), failed)
 
-    async def _follow(self, rest: AsyncIterator[list[Event]], queue: asyncio.Queue[bytes | None]) -> None:
-        try:
-            async for events in rest:
-                queue.put_nowait(b"".join(encode(name, data) for name, data in events))
-            queue.put_nowait(DONE)
-        except APIError as error:
-            # The run went from under its stream (its thread was deleted): the spec's `error` event ends it.
-            queue.put_nowait(encode("error", error.body()["error"]))
-        except Exception:
-            error_log.exception("a streamed run stopped on an error")
-            queue.put_nowait(encode("error", {"message": "The server had an error.", "type": "server_error"}))
-        finally:
-            queue.put_nowait(None)
 
-    async def close(self) -> None:
-        """At shutdown: the runs still moving stop where they are (a poll later finishes them on time)."""
-        for task in list(self.tasks):
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+def failed(error: APIError | None) -> bytes:
+    """The spec's `error` event: the run went from under its stream (its thread was deleted), or a bug of ours."""
+    if error is None:
+        return encode("error", {"message": "The server had an error.", "type": "server_error"})
+    return encode("error", error.body()["error"])

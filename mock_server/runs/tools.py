@@ -20,7 +20,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..store import JSON
+from ..files import FILE
+from ..store import JSON, Store
+from ..vector_stores.search import search
 
 # The value of `include[]` that adds the chunks' text to a file_search step's results.
 INCLUDE_CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
@@ -50,6 +52,29 @@ def search_settings(tools: list[JSON], model: str) -> JSON:
         "max_results": options.get("max_num_results") or default,
         "ranking_options": {"ranker": RANKER, "score_threshold": float(ranking.get("score_threshold", 0.0))},
     }
+
+
+async def searched(store: Store, project: str, settings: JSON) -> list[JSON]:
+    """A file_search's results, as a run step lists them: those its reply rule scripts (`results`), or what
+    the vector stores (`stores`) hold for the `query`, at most `max_results`, by the ranking options and
+    `filters`. A response's file_search_call reads them too (see `responses_api/tools.py`)."""
+    scripted = settings.get("results")
+    if scripted is not None:
+        results = []
+        for result in scripted:
+            found = await store.get_record(project, FILE, result["file_id"])
+            results.append(scripted_result(result, found["filename"] if found else result["file_id"]))
+        return results
+    hits = await search(
+        store,
+        project,
+        settings["stores"],
+        settings["query"],
+        settings["max_results"],
+        filters=settings.get("filters"),
+        score_threshold=settings["ranking_options"]["score_threshold"],
+    )
+    return [search_result(hit) for hit in hits]
 
 
 def search_result(hit: JSON) -> JSON:

@@ -69,7 +69,8 @@ def test_a_paced_stream_spreads_its_deltas_and_ends_as_the_polled_run(client: Op
         streamed = s.get_final_run()
     deltas = handler.times("thread.message.delta")
     assert len(deltas) == 10
-    assert deltas[-1] - deltas[0] >= 0.8  # nine gaps of a tenth of a second
+    # Nine gaps of a tenth of a second; a first delta sent late on a busy machine shortens the spread.
+    assert deltas[-1] - deltas[0] >= 0.6
     assert collapse(handler.names) == TEXT_REPLY_EVENTS
 
     polled_thread, _ = new_thread(client, "count to ten")
@@ -118,7 +119,7 @@ def test_the_answer_after_submitted_tool_outputs_is_paced(client: OpenAI, add_re
         s.until_done()
         assert s.get_final_run().status == "completed"
     deltas = handler.times("thread.message.delta")
-    assert len(deltas) == 10 and deltas[-1] - deltas[0] >= 0.8
+    assert len(deltas) == 10 and deltas[-1] - deltas[0] >= 0.6
     assert handler.names[:2] == ["thread.run.step.completed", "thread.run.queued"]
 
 
@@ -139,7 +140,7 @@ def test_the_async_client_receives_deltas_as_they_come(server: BackgroundServer,
             return arrivals
 
     arrivals = asyncio.run(main())
-    assert len(arrivals) == 10 and arrivals[-1] - arrivals[0] >= 0.8
+    assert len(arrivals) == 10 and arrivals[-1] - arrivals[0] >= 0.6
 
 
 def test_a_read_timeout_does_not_fire_while_deltas_keep_coming(server: BackgroundServer) -> None:
