@@ -36,7 +36,7 @@ from starlette.routing import BaseRoute, Route
 from .dashboard import dashboard_routes
 from .errors import APIError, invalid_fault_rule, invalid_request, unknown_fault_rule
 from .faults import FaultSyntaxError, parse_any
-from .fleet.faults import BookRules, FaultRules
+from .faults.book import BookRules, FaultRules
 from .responses import JSONResponse
 from .runs import parse_reply_rule
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -20,8 +21,6 @@ from .contract import FOUNDRY_OVERLAY_NAME, Contract, OperationTable, Validators
 from .conversations import ConversationsAPI
 from .faults import FaultBook
 from .files import FilesAPI
-from .fleet import fleet_for
-from .fleet.middleware import RecordingJournal, SharedFaultInjector, SharedRequestJournal
 from .ids import Identity
 from .journal import Journal
 from .middleware.auth import BearerAuth
@@ -38,6 +37,9 @@ from .store import Store, store_for
 from .streaming import Streams
 from .threads import ThreadsAPI
 from .vector_stores import ToolResources, VectorStoresAPI
+
+if TYPE_CHECKING:
+    from .fleet import Fleet
 
 
 class MockApp(Starlette):
@@ -80,7 +82,7 @@ class MockApp(Starlette):
         # Instances on one Redis share fault rules and counters, rate-limit buckets and the journal too, through
         # the fleet's twins of the journal, the rate limit's buckets and two middleware (fleet/).
         self.fleet = fleet_for(self.store, self.faults, settings.journal_size)
-        journal_class = Journal if self.fleet is None else RecordingJournal
+        journal_class = Journal if self.fleet is None else fleet_middleware().RecordingJournal
         self.journal = journal_class(settings.journal_size, settings.max_body_size, max_bytes=self.shares.journal)
         rate_limit = RateLimit.parse(settings.rate_limit) if settings.rate_limit else None
         self.rate_limits: TokenBuckets | None = None
@@ -129,14 +131,15 @@ class MockApp(Starlette):
         )
 
     def journal_middleware(self) -> Middleware:
-        if self.fleet is None or not isinstance(self.journal, RecordingJournal):
+        if self.fleet is None or not isinstance(self.journal, fleet_middleware().RecordingJournal):
             return Middleware(RequestJournal, journal=self.journal)
-        return Middleware(SharedRequestJournal, journal=self.journal, shared=self.fleet.journal)
+        return Middleware(fleet_middleware().SharedRequestJournal, journal=self.journal, shared=self.fleet.journal)
 
     def faults_middleware(self, rate_limit: RateLimit | None) -> Middleware:
         if self.fleet is None:
             return Middleware(FaultInjector, book=self.faults, rate_limit=rate_limit)
-        return Middleware(SharedFaultInjector, book=self.faults, shared=self.fleet.faults, rate_limit=rate_limit)
+        shared = fleet_middleware().SharedFaultInjector
+        return Middleware(shared, book=self.faults, shared=self.fleet.faults, rate_limit=rate_limit)
 
     def memory_use(self) -> dict[str, Any]:
         """The budget and the bytes each part holds against its share (see budget.py)."""
@@ -180,6 +183,24 @@ class MockApp(Starlette):
 
     async def openapi_yaml(self, request: Request) -> Response:
         return Response(self.contract.text, media_type="application/yaml")
+
+
+def fleet_for(store: Store, book: FaultBook, journal_size: int) -> Fleet | None:
+    """The fleet's shared parts when the store is Redis (fleet/), imported only then: a process on another store
+    loads none of it."""
+    from .store.backends.redis import RedisStore
+
+    if not isinstance(store, RedisStore):
+        return None
+    from .fleet import fleet_of
+
+    return fleet_of(store, book, journal_size)
+
+
+def fleet_middleware() -> ModuleType:
+    from .fleet import middleware
+
+    return middleware
 
 
 def create_app(settings: Settings | None = None) -> MockApp:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ..faults import FaultBook
 from ..middleware.ratelimit import RateLimit
-from ..store import Store
+from ..store.backends.redis import RedisStore
 from .faults import SharedFaults
 from .journal import SharedJournal
 from .ratelimit import SharedBuckets
@@ -31,11 +31,7 @@ class Fleet:
         return SharedBuckets(rate, self.faults.redis)
 
 
-def fleet_for(store: Store, book: FaultBook, journal_size: int) -> Fleet | None:
-    """The fleet's shared parts when the store is one every instance reaches (Redis); None otherwise."""
-    from ..store.backends.redis import RedisStore
-
-    if not isinstance(store, RedisStore):
-        return None
+def fleet_of(store: RedisStore, book: FaultBook, journal_size: int) -> Fleet:
+    """The fleet's shared parts on the store's Redis (MockApp calls it through app.fleet_for)."""
     redis = RedisAccess(store, f"{store.prefix}fleet:")
     return Fleet(SharedFaults(book, redis), SharedJournal(redis, journal_size), store.namespace)

@@ -12,11 +12,13 @@ serves the request, from the rule's own random stream.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
 from ..faults import Decision, FaultBook, FaultRule, rule_data, rule_from_data
+from ..faults.book import BookRules as BookRules
+from ..faults.book import FaultRules as FaultRules
 from .redis import RedisAccess
 
 # KEYS under the fleet prefix F: F faults:ready (the list was written once), F faults:rules (LIST of
@@ -93,34 +95,6 @@ for i = 2, #ARGV, 6 do
 end
 return fired
 """
-
-
-class FaultRules(Protocol):
-    """What the admin API does with fault rules, one instance's or the fleet's."""
-
-    async def add(self, rules: list[FaultRule]) -> list[str]: ...
-    async def remove(self, rule_id: str) -> bool: ...
-    async def clear(self) -> int: ...
-    async def describe(self, rule_id: str | None = None) -> list[dict[str, Any]]: ...
-
-
-class BookRules:
-    """One instance's fault book, as the admin API reaches it."""
-
-    def __init__(self, book: FaultBook) -> None:
-        self.book = book
-
-    async def add(self, rules: list[FaultRule]) -> list[str]:
-        return [self.book.add(rule) for rule in rules]
-
-    async def remove(self, rule_id: str) -> bool:
-        return self.book.remove(rule_id)
-
-    async def clear(self) -> int:
-        return self.book.clear()
-
-    async def describe(self, rule_id: str | None = None) -> list[dict[str, Any]]:
-        return self.book.describe(rule_id)
 
 
 def encoded(rule: FaultRule) -> bytes:

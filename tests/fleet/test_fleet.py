@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from openai import AsyncOpenAI
+from openai import DEFAULT_CONNECTION_LIMITS, AsyncOpenAI, DefaultAsyncHttpxClient
 
 from ..helpers import HEADERS, QUIET, Served, serving
 
@@ -42,8 +42,16 @@ def sdk(server: Served, client: int | None = None) -> AsyncOpenAI:
     """The SDK as a user's program makes it; no retries, so that every request the test counts is one request.
     `client` marks each of its requests with an X-Fleet-Client header, which the journal keeps."""
     headers = {} if client is None else {"X-Fleet-Client": str(client)}
+    # The SDK keeps an idle connection 5 s, as long as uvicorn does: a request sent on one just as the server
+    # closes it fails with "Server disconnected" (seen under load). Clients let go of them sooner here.
+    limits = type(DEFAULT_CONNECTION_LIMITS)(max_connections=1000, max_keepalive_connections=100, keepalive_expiry=1.0)
     return AsyncOpenAI(
-        base_url=f"{server.url}/v1", api_key=PROJECT_KEY, max_retries=0, timeout=60, default_headers=headers
+        base_url=f"{server.url}/v1",
+        api_key=PROJECT_KEY,
+        max_retries=0,
+        timeout=60,
+        default_headers=headers,
+        http_client=DefaultAsyncHttpxClient(limits=limits),
     )
 
 
