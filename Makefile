@@ -124,3 +124,9 @@ image-check: $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(SDK1_VENV) $(ACTION_VENV) build dist *.egg-info
+
+# The Redis store and the fleet (instances sharing one Redis: state, fault counters, rate limits, the journal),
+# against a real redis-server from Debian, installed with apt-get when missing and root (scripts/fleet-check).
+.PHONY: test-fleet
+test-fleet: $(STAMP)
+	PYTHON=$(BIN)/python scripts/fleet-check $(FLEET_ARGS)

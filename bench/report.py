@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .accounting import Accounting
 from .anchors import ANCHORS
+from .fleet import FleetBench
 from .load import LoadGenerator
 from .measures import Fixture, Memory, Outcome
 from .stacks import StackRun
@@ -97,6 +98,7 @@ class Report:
     load_after: str = ""
     anchor_notes: dict[str, str] = field(default_factory=dict)
     stacks: list[StackRun] = field(default_factory=list)
+    fleet: FleetBench | None = None
 
     def markdown(self) -> str:
         lines = ["# Benchmarks", ""]
@@ -226,7 +228,7 @@ class Report:
         return lines
 
     def other_table(self) -> list[str]:
-        if not (self.memory or self.startup or self.fixture or self.uploads or self.accounting):
+        if not (self.memory or self.startup or self.fixture or self.uploads or self.accounting or self.fleet):
             return []
         lines = ["| measure | value | target | result |", "| --- | ---: | ---: | --- |"]
         if self.accounting and self.accounting.ratios:
@@ -274,6 +276,14 @@ class Report:
                 f"| resident memory growth for {u.files} uploads of {u.size:,} bytes (`POST /v1/files`, memory "
                 f"store, journal on; bench/uploads.py) | {u.growth:.2f} x the bytes uploaded | <= 1.30 x | "
                 f"{mark(u.growth <= 1.3)} |"
+            )
+        if self.fleet:
+            fl = self.fleet
+            lines.append(
+                f"| create thread on Redis (bench/fleet.py; unpinned, redis-server on the same machine): one "
+                f"instance {fl.redis:,.0f} req/s against {fl.memory:,.0f} on the memory store; two instances on "
+                f"one Redis {fl.pair:,.0f} together | {fl.redis / fl.memory:.2f} x memory, "
+                f"two {fl.pair / fl.redis:.2f} x one | - | - |"
             )
         if self.fixture:
             f = self.fixture

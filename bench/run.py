@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import accounting, stacks, uploads
+from . import accounting, fleet, stacks, uploads
 from .load import load_generator
 from .measures import fixture_startup, memory, profile, startup, throughput
 from .report import Report, Uploads
@@ -30,7 +30,7 @@ from .scenarios import SCENARIOS
 from .servers import BenchError
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ("throughput", "stacks", "accounting", "memory", "startup", "fixture", "uploads")
+PARTS = ("throughput", "stacks", "accounting", "memory", "startup", "fixture", "uploads", "fleet")
 
 
 def pinning() -> tuple[list[str], list[str], str]:
@@ -87,8 +87,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     options.add_argument(
         "--parts",
         type=lambda text: text.split(","),
-        default=list(PARTS),
-        help="comma-separated subset of: " + ", ".join(PARTS) + " (empty: none, e.g. with --profile)",
+        default=None,
+        help="comma-separated subset of: " + ", ".join(PARTS) + " (empty: none, e.g. with --profile; "
+        "default: all, but fleet, which needs redis-server, with --quick)",
     )
     options.add_argument("--memory-threads", type=int, default=100_000, help="threads stored for the memory figure")
     options.add_argument("--startup-samples", type=int, default=5, help="process starts to time (default 5)")
@@ -104,6 +105,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     unknown = set(args.anchors) - {"steady", "prism"}
     if unknown:
         options.error(f"unknown anchors: {', '.join(sorted(unknown))}")
+    if args.parts is None:
+        args.parts = [part for part in PARTS if not (args.quick and part == "fleet")]
     args.parts = [part for part in args.parts if part]
     unknown = set(args.parts) - set(PARTS)
     if unknown:
@@ -147,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if "uploads" in options.parts:
                 files, size = (4, 1_000_000) if options.quick else (40, 4_000_000)
                 report.uploads = Uploads(files, size, *uploads.measure(files, size, work))
+            if "fleet" in options.parts:
+                report.fleet = fleet.measure(generator, options.duration, work)
             if options.profile:
                 report.profiles = profile(options, generator, server_pin, work)
     except BenchError as error:

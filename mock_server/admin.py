@@ -40,6 +40,7 @@ from starlette.routing import BaseRoute, Route
 from .dashboard import dashboard_routes
 from .errors import APIError, conversation_not_found, invalid_fault_rule, invalid_request, unknown_fault_rule
 from .faults import FaultSyntaxError, parse_any
+from .faults.book import BookRules, FaultRules
 from .responses import JSONResponse
 from .runs import parse_reply_rule
 
@@ -102,7 +103,10 @@ def invalid_reply_rule(reason: str) -> APIError:
 
 
 def admin_routes(mock: MockApp) -> list[BaseRoute]:
-    faults, journal, reply_book, admin_token = mock.faults, mock.journal, mock.replies, mock.settings.admin_token
+    journal, reply_book, admin_token = mock.journal, mock.replies, mock.settings.admin_token
+    # One instance's fault book, or the fleet's rules in Redis (which every instance on it applies).
+    faults: FaultRules = BookRules(mock.faults) if mock.fleet is None else mock.fleet.faults
+    shared_journal = None if mock.fleet is None else mock.fleet.journal
 
     def guarded(endpoint: Endpoint) -> Endpoint:
         async def checked(request: Request) -> Response:
@@ -126,7 +130,7 @@ def admin_routes(mock: MockApp) -> list[BaseRoute]:
         return JSONResponse({"reset": True})
 
     async def list_faults(request: Request) -> Response:
-        return JSONResponse({"object": "list", "data": faults.describe()})
+        return JSONResponse({"object": "list", "data": await faults.describe()})
 
     async def add_faults(request: Request) -> Response:
         body = await json_body(request)
@@ -136,23 +140,23 @@ def admin_routes(mock: MockApp) -> list[BaseRoute]:
             rules = [parse_any(rule) for rule in given]
         except FaultSyntaxError as error:
             raise invalid_fault_rule(str(error)) from None
-        added = [faults.describe(faults.add(rule))[0] for rule in rules]
+        added = [(await faults.describe(rule_id))[0] for rule_id in await faults.add(rules)]
         payload = {"object": "list", "data": added} if isinstance(body, list) else added[0]
         return JSONResponse(payload, status_code=201)
 
     async def clear_faults(request: Request) -> Response:
-        return JSONResponse({"deleted": faults.clear()})
+        return JSONResponse({"deleted": await faults.clear()})
 
     async def get_fault(request: Request) -> Response:
         rule_id = request.path_params["rule_id"]
-        found = faults.describe(rule_id)
+        found = await faults.describe(rule_id)
         if not found:
             raise unknown_fault_rule(rule_id)
         return JSONResponse(found[0])
 
     async def delete_fault(request: Request) -> Response:
         rule_id = request.path_params["rule_id"]
-        if not faults.remove(rule_id):
+        if not await faults.remove(rule_id):
             raise unknown_fault_rule(rule_id)
         return JSONResponse({"id": rule_id, "deleted": True})
 
@@ -160,18 +164,20 @@ def admin_routes(mock: MockApp) -> list[BaseRoute]:
         path = request.query_params.get("path") or None
         if path is not None and not (path.startswith("/") or path in ("*", "**")):
             raise invalid_request(f"Invalid 'path': expected a path like /v1/threads/*, got '{path}'.", param="path")
-        entries = journal.entries(
-            method=request.query_params.get("method") or None,
-            path=path,
-            status=query_int(request, "status", 100),
-            limit=query_int(request, "limit", 1),
-            after=query_int(request, "after", 0),
-        )
+        method = request.query_params.get("method") or None
+        status, limit = query_int(request, "status", 100), query_int(request, "limit", 1)
+        after = query_int(request, "after", 0)
+        if shared_journal is None:
+            entries = journal.entries(method=method, path=path, status=status, limit=limit, after=after)
+        else:
+            entries = await shared_journal.entries(method=method, path=path, status=status, limit=limit, after=after)
         return JSONResponse({"object": "list", "data": [entry.to_dict() for entry in entries]})
 
     async def clear_requests(request: Request) -> Response:
         count = len(journal)
         journal.clear()
+        if shared_journal is not None:
+            count = await shared_journal.clear()
         return JSONResponse({"deleted": count})
 
     async def list_replies(request: Request) -> Response:

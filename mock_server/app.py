@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -36,6 +37,9 @@ from .store import Store, store_for
 from .streaming import Streams
 from .threads import ThreadsAPI
 from .vector_stores import ToolResources, VectorStoresAPI
+
+if TYPE_CHECKING:
+    from .fleet import Fleet
 
 
 class MockApp(Starlette):
@@ -79,9 +83,15 @@ class MockApp(Starlette):
         self.conversations, self.responses = conversations, responses
         threads.message_guard = runs.refuse_message_during_run
         self.faults = FaultBook(settings.seed, settings.faults)
-        self.journal = Journal(settings.journal_size, settings.max_body_size, max_bytes=self.shares.journal)
+        # Instances on one Redis share fault rules and counters, rate-limit buckets and the journal too, through
+        # the fleet's twins of the journal, the rate limit's buckets and two middleware (fleet/).
+        self.fleet = fleet_for(self.store, self.faults, settings.journal_size)
+        journal_class = Journal if self.fleet is None else fleet_middleware().RecordingJournal
+        self.journal = journal_class(settings.journal_size, settings.max_body_size, max_bytes=self.shares.journal)
         rate_limit = RateLimit.parse(settings.rate_limit) if settings.rate_limit else None
-        self.rate_limits = TokenBuckets(rate_limit) if rate_limit else None
+        self.rate_limits: TokenBuckets | None = None
+        if rate_limit is not None:
+            self.rate_limits = TokenBuckets(rate_limit) if self.fleet is None else self.fleet.buckets(rate_limit)
         handlers = {
             **threads.handlers(),
             **runs.handlers(),
@@ -107,11 +117,11 @@ class MockApp(Starlette):
             # Outermost first. The journal sees every request and its final status; faults come last, so
             # that their answers still carry the request id and the rate-limit headers.
             middleware=[
-                *([Middleware(RequestJournal, journal=self.journal)] if self.journal.enabled else []),
+                *([self.journal_middleware()] if self.journal.enabled else []),
                 Middleware(RequestContext, identity=self.identity),
                 Middleware(BearerAuth, api_keys=settings.api_keys),
                 *([Middleware(RateLimiter, buckets=self.rate_limits)] if self.rate_limits is not None else []),
-                Middleware(FaultInjector, book=self.faults, rate_limit=rate_limit),
+                self.faults_middleware(rate_limit),
                 Middleware(
                     APIDispatch,
                     operations=operations,
@@ -123,6 +133,17 @@ class MockApp(Starlette):
             exception_handlers={HTTPException: http_exception},
             lifespan=self.lifespan,
         )
+
+    def journal_middleware(self) -> Middleware:
+        if self.fleet is None or not isinstance(self.journal, fleet_middleware().RecordingJournal):
+            return Middleware(RequestJournal, journal=self.journal)
+        return Middleware(fleet_middleware().SharedRequestJournal, journal=self.journal, shared=self.fleet.journal)
+
+    def faults_middleware(self, rate_limit: RateLimit | None) -> Middleware:
+        if self.fleet is None:
+            return Middleware(FaultInjector, book=self.faults, rate_limit=rate_limit)
+        shared = fleet_middleware().SharedFaultInjector
+        return Middleware(shared, book=self.faults, shared=self.fleet.faults, rate_limit=rate_limit)
 
     def memory_use(self) -> dict[str, Any]:
         """The budget and the bytes each part holds against its share (see budget.py)."""
@@ -140,10 +161,13 @@ class MockApp(Starlette):
 
     async def reset(self) -> None:
         """Every object, runtime fault and reply rule, journal entry, counter and id sequence back to the start."""
+        # A fleet's store clears its whole namespace: the shared rules, counters, buckets and journal with it.
         await self.store.clear()
         self.identity.reset()
         self.replies.clear()
         self.faults.reset()
+        if self.fleet is not None:
+            await self.fleet.faults.reset()
         self.journal.clear()
         if self.rate_limits is not None:
             self.rate_limits.clear()
@@ -163,6 +187,24 @@ class MockApp(Starlette):
 
     async def openapi_yaml(self, request: Request) -> Response:
         return Response(self.contract.text, media_type="application/yaml")
+
+
+def fleet_for(store: Store, book: FaultBook, journal_size: int) -> Fleet | None:
+    """The fleet's shared parts when the store is Redis (fleet/), imported only then: a process on another store
+    loads none of it."""
+    from .store.backends.redis import RedisStore
+
+    if not isinstance(store, RedisStore):
+        return None
+    from .fleet import fleet_of
+
+    return fleet_of(store, book, journal_size)
+
+
+def fleet_middleware() -> ModuleType:
+    from .fleet import middleware
+
+    return middleware
 
 
 def create_app(settings: Settings | None = None) -> MockApp:

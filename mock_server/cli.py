@@ -212,7 +212,7 @@ def workers_problem(settings: Settings) -> str | None:
     if not shared_between_processes(settings.store):
         return (
             f"--workers {settings.workers} needs a store the workers share: add --store sqlite:PATH "
-            f"(with --store {settings.store} each worker would keep threads of its own)"
+            f"or --store redis://HOST:PORT/DB (with --store {settings.store} each worker would keep threads of its own)"
         )
     if settings.seed is not None:
         return (

@@ -216,6 +216,16 @@ def overloaded() -> APIError:
     )
 
 
+def store_unreachable() -> APIError:
+    """The store's server (Redis) cannot be reached: the client may retry; the mock reconnects by itself."""
+    return APIError(
+        503,
+        "The mock's store cannot be reached right now (its Redis is down or restarting). Retry shortly.",
+        type="server_error",
+        headers={"retry-after": "1"},
+    )
+
+
 def thread_full(thread_id: str, most: int) -> APIError:
     """A new message for a thread that holds the most messages a thread may (`--max-thread-messages`)."""
     return APIError(

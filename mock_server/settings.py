@@ -410,8 +410,8 @@ class Settings:
     workers: int = setting(
         1,
         INTEGER,
-        "serve with N processes; needs --store sqlite:PATH so they share one state; fault counters, rate "
-        "limits and the request journal stay per process",
+        "serve with N processes; needs --store sqlite:PATH or redis://HOST:PORT/DB so they share one state; "
+        "fault counters, rate limits and the request journal stay per process, except on Redis (shared)",
         metavar="N",
     )
     # The server stack (issue 19): the compiled parser and loop where their wheels are installed (the default

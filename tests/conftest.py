@@ -28,6 +28,10 @@ if not os.environ.get("THREADS_MOCK_IMAGE"):
 # sets THREADS_MOCK_AGENTS and runs them; `make test` leaves them out.
 if not os.environ.get("THREADS_MOCK_AGENTS"):
     collect_ignore = [*collect_ignore, "agents"]
+# tests/fleet needs redis-server and takes minutes: `make test-fleet` installs it, sets FLEET_CHECK=1 and
+# runs them; `make test` leaves them out.
+if not os.environ.get("FLEET_CHECK"):
+    collect_ignore = [*collect_ignore, "fleet"]
 
 
 @pytest.fixture(scope="session")

@@ -210,7 +210,11 @@ def test_workers_connections_get_tcp_nodelay() -> None:
         (["--workers", "0"], "--workers must be at least 1"),
         (["--max-threads", "0"], "max_threads must be at least 1"),
         (["--store", "sqlite:{tmp}/missing/dir/x.db"], "cannot open the sqlite store"),
-        (["--store", "redis://localhost"], "unknown store 'redis://localhost'; known: memory, sqlite:PATH"),
+        (
+            ["--store", "pg://localhost"],
+            "unknown store 'pg://localhost'; known: memory, redis://HOST:PORT/DB, sqlite:PATH",
+        ),
+        (["--store", "redis://127.0.0.1:1/0"], "cannot reach the redis store 'redis://127.0.0.1:1/0'"),
     ],
 )
 def test_serve_refuses_what_it_cannot_keep(tmp_path: Path, args: list[str], message: str) -> None:

@@ -191,8 +191,10 @@ def test_an_update_that_always_loses_gives_up_with_contention() -> None:
 
 
 def test_open_store_refuses_unknown_urls(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="unknown store 'redis://x'; known: memory, sqlite:PATH"):
-        store_for("redis://x")
+    with pytest.raises(
+        ValueError, match="unknown store 'postgres://x'; known: memory, redis://HOST:PORT/DB, sqlite:PATH"
+    ):
+        store_for("postgres://x")
     with pytest.raises(ValueError, match="sqlite:PATH"):
         store_for("sqlite:")
     with pytest.raises(ValueError, match="cannot open the sqlite store"):
@@ -227,7 +229,8 @@ def test_backends_are_found_by_scheme_and_declare_whether_workers_share_them(tmp
     assert type(store_for(f"sqlite:{tmp_path / 'x.db'}")).__name__ == "SqliteStore"
     assert shared_between_processes(f"sqlite:{tmp_path / 'x.db'}")
     assert not shared_between_processes("memory")
-    assert not shared_between_processes("redis://x")
+    assert shared_between_processes("redis://127.0.0.1:6379/0")
+    assert not shared_between_processes("postgres://x")
 
 
 # -- over HTTP -----------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import re
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from ..paths import api_path
 from .errors import FaultSyntaxError
@@ -199,6 +199,32 @@ class FaultBook:
     def __len__(self) -> int:
         return len(self._active)
 
+    # ---- for a fleet (mock_server/fleet/faults.py): rules and counters kept in Redis ----------------------
+
+    @property
+    def startup(self) -> tuple[FaultRule, ...]:
+        """The rules the server started with (--fault, [[faults]]), without ids."""
+        return self._startup
+
+    def adopt(self, rules: Iterable[FaultRule]) -> None:
+        """The book's rules become `rules` (each with its id), as the fleet's shared list says; a rule already
+        held keeps its random stream."""
+        with self._lock:
+            held = self._active
+            self._active = {
+                str(rule.id): held[str(rule.id)]
+                if str(rule.id) in held and held[str(rule.id)].rule == rule
+                else ActiveRule(rule, self._rng(str(rule.id)))
+                for rule in rules
+            }
+            self._rebuild()
+
+    def matching(self, method: str, path: str) -> tuple[ActiveRule, ...]:
+        """The rules that match a request, counting nothing (what `draw` starts with)."""
+        index = self._index
+        candidates = None if index is None else index.candidates(method)
+        return () if candidates is None else candidates.matching(method, path)
+
     # ---- per request -------------------------------------------------------------------------
 
     def draw(self, method: str, path: str) -> Decision | None:
@@ -235,3 +261,31 @@ class FaultBook:
         with self._lock:
             delay = 0.0 if spec.latency is None else spec.latency.draw(self._header_rng)
         return Decision("header", spec if spec.outcome is not None else None, delay)
+
+
+class FaultRules(Protocol):
+    """What the admin API does with fault rules, one instance's or the fleet's."""
+
+    async def add(self, rules: list[FaultRule]) -> list[str]: ...
+    async def remove(self, rule_id: str) -> bool: ...
+    async def clear(self) -> int: ...
+    async def describe(self, rule_id: str | None = None) -> list[dict[str, Any]]: ...
+
+
+class BookRules:
+    """One instance's fault book, as the admin API reaches it."""
+
+    def __init__(self, book: FaultBook) -> None:
+        self.book = book
+
+    async def add(self, rules: list[FaultRule]) -> list[str]:
+        return [self.book.add(rule) for rule in rules]
+
+    async def remove(self, rule_id: str) -> bool:
+        return self.book.remove(rule_id)
+
+    async def clear(self) -> int:
+        return self.book.clear()
+
+    async def describe(self, rule_id: str | None = None) -> list[dict[str, Any]]:
+        return self.book.describe(rule_id)

@@ -8,10 +8,10 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import APIError, cannot_fit, disk_full, server_error
+from ..errors import APIError, cannot_fit, disk_full, server_error, store_unreachable
 from ..ids import Identity
 from ..responses import send_error
-from ..store import DiskFull, TooLarge
+from ..store import DiskFull, StoreUnavailable, TooLarge
 
 access_log = logging.getLogger("threads_mock.access")
 error_log = logging.getLogger("threads_mock.error")
@@ -59,6 +59,11 @@ class RequestContext:
             if status:
                 raise
             await send_error(disk_full(error.limit), scope, receive, send_with_headers)
+        except StoreUnavailable as error:  # a store on a server (Redis) that is down for now
+            error_log.warning("%s %s (%s): %s", scope["method"], scope["path"], request_id, error)
+            if status:
+                raise
+            await send_error(store_unreachable(), scope, receive, send_with_headers)
         except Exception:
             error_log.exception("unhandled error in %s %s (%s)", scope["method"], scope["path"], request_id)
             if status:

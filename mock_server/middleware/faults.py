@@ -31,6 +31,10 @@ class FaultInjector:
         if decision is None:
             await self.app(scope, receive, send)
             return
+        await self.faulted(decision, scope, receive, send)
+
+    async def faulted(self, decision: Decision, scope: Scope, receive: Receive, send: Send) -> None:
+        """The request with its fault: the delay, then the outcome's answer (or the app's, for a delay alone)."""
         scope["state"]["fault"] = decision.describe()
         if decision.delay > 0:
             await asyncio.sleep(decision.delay)

@@ -72,6 +72,9 @@ class Grant:
 class TokenBuckets:
     """One bucket per API key: `limit` tokens, refilled continuously over the period."""
 
+    # A fleet's buckets (mock_server/fleet/ratelimit.py) are shared through Redis: `await take_shared(key)`.
+    shared = False
+
     def __init__(self, rate: RateLimit, clock: Callable[[], float] = time.monotonic) -> None:
         self.rate = rate
         self.clock = clock
@@ -102,6 +105,9 @@ class TokenBuckets:
         with self._lock:
             self._buckets.clear()
 
+    async def take_shared(self, key: str) -> Grant:
+        raise NotImplementedError("only a fleet's buckets are shared")
+
 
 class RateLimiter:
     """Pure ASGI, after auth (the key is the caller's project). Every answer to a limited key carries the
@@ -110,13 +116,14 @@ class RateLimiter:
     def __init__(self, app: ASGIApp, buckets: TokenBuckets) -> None:
         self.app = app
         self.buckets = buckets
+        self.shared = buckets.shared
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         project = scope["state"].get("project") if scope["type"] == "http" else None
         if project is None:
             await self.app(scope, receive, send)
             return
-        grant = self.buckets.take(project)
+        grant = await self.buckets.take_shared(project) if self.shared else self.buckets.take(project)
         headers = {
             "x-ratelimit-limit-requests": str(self.buckets.rate.limit),
             "x-ratelimit-remaining-requests": str(grant.remaining),
