@@ -167,10 +167,7 @@ def admin_routes(mock: MockApp) -> list[BaseRoute]:
         method = request.query_params.get("method") or None
         status, limit = query_int(request, "status", 100), query_int(request, "limit", 1)
         after = query_int(request, "after", 0)
-        if shared_journal is None:
-            entries = journal.entries(method=method, path=path, status=status, limit=limit, after=after)
-        else:
-            entries = await shared_journal.entries(method=method, path=path, status=status, limit=limit, after=after)
+        entries = await mock.requests(method=method, path=path, status=status, limit=limit, after=after)
         return JSONResponse({"object": "list", "data": [entry.to_dict() for entry in entries]})
 
     async def clear_requests(request: Request) -> Response:

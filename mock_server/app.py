@@ -22,7 +22,7 @@ from .conversations import ConversationsAPI
 from .faults import FaultBook
 from .files import FilesAPI
 from .ids import Identity
-from .journal import Journal
+from .journal import Journal, JournalEntry
 from .middleware.auth import BearerAuth
 from .middleware.context import RequestContext
 from .middleware.dispatch import APIDispatch, http_exception
@@ -158,6 +158,13 @@ class MockApp(Starlette):
                 "refused": self.in_flight.refused,
             },
         }
+
+    async def requests(self, **filters: Any) -> list[JournalEntry]:
+        """The journal as the admin API and the dashboard show it (`Journal.entries`' filters): this instance's,
+        or in a fleet the one every instance shares."""
+        if self.fleet is None:
+            return self.journal.entries(**filters)
+        return await self.fleet.journal.entries(**filters)
 
     async def reset(self) -> None:
         """Every object, runtime fault and reply rule, journal entry, counter and id sequence back to the start."""

@@ -114,13 +114,13 @@ def dashboard_routes(mock: MockApp, guarded: Guard) -> list[BaseRoute]:
         if after:
             # Only what is new: the entries from the cursor's own on, which must still be there. When it is
             # not, the journal was emptied (its numbers start again) or has moved past it: the page starts over.
-            recent = mock.journal.entries(after=after - 1)
+            recent = await mock.requests(after=after - 1)
             if not recent or recent[0].number != after:
                 return JSONResponse({"object": "list", "data": [], "last_id": 0, "reset": True})
             last_id = recent[-1].number
             everything = recent[1:]
         else:
-            everything = mock.journal.entries()
+            everything = await mock.requests()
             last_id = everything[-1].number if everything else 0
         pattern = path if path is not None and path.startswith("/") else None
         if method is not None or pattern is not None:
@@ -139,7 +139,7 @@ def dashboard_routes(mock: MockApp, guarded: Guard) -> list[BaseRoute]:
 
     async def exchange(request: Request) -> Response:
         number = int(request.path_params["number"])
-        entry = next((e for e in mock.journal.entries(after=number - 1) if e.number == number), None)
+        entry = next((e for e in await mock.requests(after=number - 1) if e.number == number), None)
         if entry is None:
             raise APIError(404, f"No request {number} in the journal.", type="mock_admin_error")
         return JSONResponse(
@@ -157,7 +157,7 @@ def dashboard_routes(mock: MockApp, guarded: Guard) -> list[BaseRoute]:
         # responses, where they are served), which the page then asks for; it asks for nothing that is not.
         served = {getattr(route, "path", "") for route in mock.routes}
         families = [name for name in OPTIONAL_FAMILIES if f"/__mock__/{name}" in served]
-        return JSONResponse({"object": "list", "data": projects(mock, projects_seen), "admin": families})
+        return JSONResponse({"object": "list", "data": await projects(mock, projects_seen), "admin": families})
 
     def project_param(request: Request) -> str:
         project = request.query_params.get("project")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..files.api import FILE
-from ..journal import Journal, JournalEntry
+from ..journal import JournalEntry
 from ..runs.api import ASSISTANT
 from ..runs.machine import RUN, STEP
 from ..store import Store
@@ -50,11 +50,11 @@ class ProjectsSeen:
         self.cursor = 0
         self.seen: dict[str, None] = {}  # oldest first, as dicts keep their order
 
-    def read(self, journal: Journal) -> list[str]:
-        recent = journal.entries(after=self.cursor - 1) if self.cursor else journal.entries()
+    async def read(self, mock: MockApp) -> list[str]:
+        recent = await (mock.requests(after=self.cursor - 1) if self.cursor else mock.requests())
         if self.cursor and (not recent or recent[0].number != self.cursor):
             self.seen.clear()
-            recent = journal.entries()
+            recent = await mock.requests()
         for entry in recent:
             project = project_of(entry)
             if project is not None:
@@ -66,9 +66,9 @@ class ProjectsSeen:
         return list(reversed(self.seen))
 
 
-def projects(mock: MockApp, seen: ProjectsSeen) -> list[str]:
+async def projects(mock: MockApp, seen: ProjectsSeen) -> list[str]:
     """The projects the journal has seen, the most recent first, and the configured API keys."""
-    found = dict.fromkeys(seen.read(mock.journal))
+    found = dict.fromkeys(await seen.read(mock))
     for key in sorted(mock.settings.api_keys):
         found.setdefault(key, None)
     return list(found)

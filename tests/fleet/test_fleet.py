@@ -119,6 +119,12 @@ def test_many_clients_share_threads_runs_and_one_ordered_journal(start_fleet: An
             assert len(sent) == result["requests"], (result, [(e["method"], e["path"]) for e in sent])
             assert [e["method"] for e in sent[:3]] == ["POST", "GET", "POST"]
             assert sent[-1]["method"] == "GET" and sent[-1]["path"].endswith("/messages")
+    # The dashboard's table reads the same shared journal, whichever instance the page polls.
+    for server in fleet:
+        rows = admin(server, "GET", "/dashboard/requests").json()
+        assert rows["last_id"] == max(entry["id"] for entry in entries)
+        assert {row["id"] for row in rows["data"]} <= {entry["id"] for entry in entries}
+        assert len(rows["data"]) == min(len(entries), 1000) and not rows["reset"]
 
 
 def test_a_run_streamed_from_one_and_polled_from_another_ends_once(start_fleet: Any) -> None:
