@@ -20,6 +20,7 @@ import json
 import sys
 import time
 from collections import deque
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 import orjson
@@ -221,6 +222,15 @@ def raw_of(body: Any) -> bytes:
     return b"" if body is None else body.encode() if isinstance(body, str) else orjson.dumps(body)
 
 
+def filtered(
+    entries: Iterable[JournalEntry], method: str | None, path: str | None, status: int | None, limit: int | None
+) -> list[JournalEntry]:
+    """The entries a journal's reader asked for: `path` takes the fault rules' patterns; `limit` keeps the newest."""
+    where = Where(method.upper() if method else None, path or "*")
+    found = [e for e in entries if where.matches(e.method, e.path) and (status is None or e.status == status)]
+    return found[-limit:] if limit else found
+
+
 def is_multipart(scope: Scope) -> bool:
     return any(name == b"content-type" and value[:10].lower() == b"multipart/" for name, value in scope["headers"])
 
@@ -383,14 +393,11 @@ class Journal:
         (`/v1/threads/*`; a /v1 path also matches the same path at the root); `limit` keeps the newest N;
         `after` only those numbered after it (a cursor: each request gets the next number, and a reader that
         polls with it is handed only what is new, at the cost of a comparison per entry it skips)."""
-        where = Where(method.upper() if method else None, path or "*")
         first = 0 if after is None else after
         done = (JournalEntry._make(fields) for fields in self._done if fields[0] > first)
         in_flight = (r.entry(finished=False) for r in list(self._open.values()) if r.number > first)
         everything = sorted([*done, *in_flight])
-        kept = everything[-self.size :] if self.size else []
-        found = [e for e in kept if where.matches(e.method, e.path) and (status is None or e.status == status)]
-        return found[-limit:] if limit else found
+        return filtered(everything[-self.size :] if self.size else [], method, path, status, limit)
 
     def clear(self) -> None:
         self._done.clear()

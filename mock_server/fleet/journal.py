@@ -12,8 +12,7 @@ import logging
 
 import orjson
 
-from ..faults.model import Where
-from ..journal import JournalEntry, Recording
+from ..journal import JournalEntry, Recording, filtered
 from ..store.backends.redis import reaching
 from .redis import RedisAccess
 
@@ -59,16 +58,10 @@ class SharedJournal:
     ) -> list[JournalEntry]:
         """As Journal.entries, over every instance's completed requests, oldest first (`after`: those numbered
         after it, by the fleet's numbers)."""
-        where = Where(method.upper() if method else None, path or "*")
         first = 0 if after is None else after
         with reaching(self.redis.store.url):
             raw = await self.redis.client.lrange(self._entries_key, 0, -1)
-        found = [
-            e
-            for e in map(entry_of, raw)
-            if e.number > first and where.matches(e.method, e.path) and (status is None or e.status == status)
-        ]
-        return found[-limit:] if limit else found
+        return filtered((e for e in map(entry_of, raw) if e.number > first), method, path, status, limit)
 
     async def clear(self) -> int:
         async with self.redis.client.pipeline(transaction=True) as pipe:
