@@ -13,7 +13,7 @@ from .document import (
     resolve_refs,
 )
 from .explain import WORDING, explain
-from .operations import METHOD_ORDER, Bound, Found, OperationTable, allowed
+from .operations import METHOD_ORDER, Bound, Found, OperationTable, allowed, match_with_overlay
 from .validation import OperationValidator, SchemaCheck, Validators
 
 __all__ = [
@@ -33,5 +33,6 @@ __all__ = [
     "allowed",
     "default_contract_path",
     "explain",
+    "match_with_overlay",
     "resolve_refs",
 ]

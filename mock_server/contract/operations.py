@@ -69,3 +69,14 @@ class OperationTable:
             if found is not None:
                 return Found(template.by_method.get(method), found.groupdict(), template.allow)
         return None
+
+
+def match_with_overlay(table: OperationTable, overlay: OperationTable | None, method: str, path: str) -> Found | None:
+    """`table`'s operation for the request, else the overlay's where it serves one (the operations a flavour
+    served beyond the contract: contracts/foundry-agents.yaml)."""
+    found = table.match(method, path)
+    if overlay is not None and (found is None or found.operation is None):
+        extra = overlay.match(method, path)
+        if extra is not None and extra.operation is not None:
+            return extra
+    return found

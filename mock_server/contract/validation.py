@@ -134,7 +134,9 @@ class OperationValidator:
     def check_path(self, params: Mapping[str, str]) -> None:
         self.path_check.check(dict(params))
 
-    def check_query(self, items: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    def query_values(self, items: Sequence[tuple[str, str]]) -> dict[str, Any]:
+        """The query's values of the operation's parameters, typed as their schemas say (an array parameter's as a
+        list); another parameter given twice is refused."""
         values: dict[str, Any] = {}
         for name, raw in items:
             param = self.query_params.get(name)
@@ -150,6 +152,10 @@ class OperationValidator:
                     code="invalid_type",
                 )
             values[name] = coerce_query_value(param.schema, raw)
+        return values
+
+    def check_query(self, items: Sequence[tuple[str, str]]) -> dict[str, Any]:
+        values = self.query_values(items)
         if self.query_check is not None:
             self.query_check.check(values)
         if self.lenient:

@@ -1,7 +1,7 @@
 """Why a request got its 4xx, in plain words, worked out again from the journal's record of it.
 
-The journal keeps the request (method, path, query, headers, body), not the error the mock answered: keeping
-every error would grow every entry and put work on the request path for the sake of a page few open. A
+The journal keeps the request and the answer (the API's error among it), not which rule of the contract refused
+it: working that out for every request would put work on the request path for the sake of a page few open. A
 request's validation is deterministic, so the same validators answer the same error when asked again, on
 demand, here: the operation the path names, then the checks in the order dispatch runs them (the OpenAI-Beta
 header, the path, the query, the body), each with its JSON Schema rule named beside the API's message.
@@ -9,17 +9,17 @@ header, the path, the query, the body), each with its JSON Schema rule named bes
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from .. import errors
 from ..azure import BETA, AzureEdge, Route
 from ..azure import PREFIXES as AZURE_PREFIXES
-from ..contract import OperationTable
+from ..contract import OperationTable, match_with_overlay
 from ..contract.explain import error_order
-from ..contract.validation import SchemaCheck, coerce_query_value
+from ..contract.validation import SchemaCheck
 from ..errors import APIError, param_path
 from ..journal import JournalEntry
 
@@ -79,19 +79,6 @@ def contract_error(error: APIError, stage: str, rule: dict[str, Any] | None) -> 
     }
 
 
-def query_values(query: str, query_params: Mapping[str, Any], arrays: frozenset[str]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for name, raw in parse_qsl(query, keep_blank_values=True):
-        param = query_params.get(name)
-        if param is None:
-            continue
-        if name in arrays:
-            values.setdefault(name, []).append(raw)
-        else:
-            values[name] = coerce_query_value(param.schema, raw)
-    return values
-
-
 def explain_entry(
     entry: JournalEntry,
     operations: OperationTable,
@@ -137,12 +124,8 @@ def explain_entry(
         route = scope["state"]["route"]
     path = entry.path if route is None else route.path
     query = entry.query if route is None else route.query_string.decode("latin-1")
-    found = operations.match(entry.method, path)
-    unserved = found is None or found.operation is None
-    if route is not None and route.foundry and foundry_operations is not None and unserved:
-        foundry_only = foundry_operations.match(entry.method, path)
-        if foundry_only is not None and foundry_only.operation is not None:
-            found = foundry_only
+    overlay = foundry_operations if route is not None and route.foundry else None
+    found = match_with_overlay(operations, overlay, entry.method, path)
     if found is None:
         return {"source": "routing", "message": f"No operation of the contract has the path {entry.path}."}
     if found.operation is None:
@@ -160,13 +143,15 @@ def explain_entry(
     except APIError as error:
         return contract_error(error, "path", schema_rule(validator.path_check, dict(found.path_params), error.param))
     if validator.query_params:
+        items = parse_qsl(query, keep_blank_values=True)
         try:
-            validator.check_query(parse_qsl(query, keep_blank_values=True))
+            validator.check_query(items)
         except APIError as error:
             rule = None
             if validator.query_check is not None:
-                values = query_values(query, validator.query_params, validator.array_params)
-                rule = schema_rule(validator.query_check, values, error.param)
+                # A parameter given twice is refused before any schema is asked: no rule then.
+                with contextlib.suppress(APIError):
+                    rule = schema_rule(validator.query_check, validator.query_values(items), error.param)
             return contract_error(error, "query", rule)
     if validator.body_check is not None:
         if entry.body_cut:

@@ -242,9 +242,7 @@ class FaultBook:
             fired = [a for a in matching if a.fires()]
             if not fired:
                 return None
-            spec = next((a.rule.spec for a in fired if a.rule.spec.outcome is not None), None)
-            delay = sum((a.rule.spec.latency.draw(a.rng) for a in fired if a.rule.spec.latency is not None), 0.0)
-        return Decision("rules", spec, delay, tuple(str(a.rule.id) for a in fired))
+            return decision_of(fired)
 
     def from_header(self, value: bytes) -> Decision:
         """The fault an X-Mock-Fault header asks for; raises FaultSyntaxError when it cannot be read."""
@@ -261,6 +259,14 @@ class FaultBook:
         with self._lock:
             delay = 0.0 if spec.latency is None else spec.latency.draw(self._header_rng)
         return Decision("header", spec if spec.outcome is not None else None, delay)
+
+
+def decision_of(fired: list[ActiveRule]) -> Decision:
+    """The fault of the rules that fired for a request: the first outcome any of them gives, after the sum of
+    their latencies (each drawn from its rule's own stream)."""
+    spec = next((a.rule.spec for a in fired if a.rule.spec.outcome is not None), None)
+    delay = sum((a.rule.spec.latency.draw(a.rng) for a in fired if a.rule.spec.latency is not None), 0.0)
+    return Decision("rules", spec, delay, tuple(str(a.rule.id) for a in fired))
 
 
 class FaultRules(Protocol):

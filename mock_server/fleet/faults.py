@@ -19,6 +19,7 @@ import orjson
 from ..faults import Decision, FaultBook, FaultRule, rule_data, rule_from_data
 from ..faults.book import BookRules as BookRules
 from ..faults.book import FaultRules as FaultRules
+from ..faults.book import decision_of
 from .redis import RedisAccess
 
 # KEYS under the fleet prefix F: F faults:ready (the list was written once), F faults:rules (LIST of
@@ -142,11 +143,7 @@ class SharedFaults:
             ]
         flags = await self.redis.run(FIRE, *args)
         fired = [active for active, flag in zip(matching, flags, strict=True) if flag]
-        if not fired:
-            return None
-        spec = next((a.rule.spec for a in fired if a.rule.spec.outcome is not None), None)
-        delay = sum((a.rule.spec.latency.draw(a.rng) for a in fired if a.rule.spec.latency is not None), 0.0)
-        return Decision("rules", spec, delay, tuple(str(a.rule.id) for a in fired))
+        return decision_of(fired) if fired else None
 
     # -- the admin API's calls
 

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .. import errors
 from ..azure import BETA, Route
 from ..budget import InFlight
-from ..contract import OperationTable, allowed
+from ..contract import OperationTable, allowed, match_with_overlay
 from ..contract.forms import FormSchema
 from ..responses import send_json
 from ..types import Call
@@ -60,11 +60,8 @@ class APIDispatch:
             if route is None:
                 await self.app(scope, receive, send)
                 return
-            found = self.operations.match(scope["method"], route.path)
-            if route.foundry and self.foundry_operations is not None and (found is None or found.operation is None):
-                foundry_only = self.foundry_operations.match(scope["method"], route.path)
-                if foundry_only is not None and foundry_only.operation is not None:
-                    found = foundry_only
+            overlay = self.foundry_operations if route.foundry else None
+            found = match_with_overlay(self.operations, overlay, scope["method"], route.path)
             if found is None:
                 raise route.unknown(scope["method"], scope["path"])
         if found.operation is None:

@@ -237,7 +237,8 @@ class RunsAPI:
 
     async def _respond(self, call: Call, held: Versioned, events: list[Event]) -> Response:
         if call.body.get("stream"):
-            return run_stream(self.streams, events, self.machine.drive(call.project, held))
+            run_id = held.data["run"]["id"]
+            return run_stream(self.streams, run_id, events, self.machine.drive(call.project, held))
         return self._answer(held.data["run"])
 
     async def create_run(self, call: Call) -> Response:
@@ -305,7 +306,8 @@ class RunsAPI:
         if stream and not events:
             # Lenient mode, a run not waiting for outputs: left as it is, and a stream of it as it is.
             run = held.data["run"]
-            return run_stream(self.streams, [(f"thread.run.{run['status']}", snapshot(run))], no_more_events())
+            first = [(f"thread.run.{run['status']}", snapshot(run))]
+            return run_stream(self.streams, run["id"], first, no_more_events())
         return await self._respond(call, held, events)
 
     async def list_run_steps(self, call: Call) -> JSON:

@@ -14,8 +14,6 @@ from ..streaming import Streams
 from .machine import Event
 
 DONE = b"event: done\ndata: [DONE]\n\n"
-# The events whose data is the run itself (thread.run.created, ...; not its steps'): the first names the stream's run.
-RUN_EVENTS = "thread.run."
 
 
 def encode(name: str, data: object) -> bytes:
@@ -26,10 +24,11 @@ def encoded(events: Sequence[Event]) -> bytes:
     return b"".join(encode(name, data) for name, data in events)
 
 
-def run_stream(streams: Streams, first: Sequence[Event], rest: AsyncIterator[list[Event]]) -> StreamingResponse:
+def run_stream(
+    streams: Streams, run_id: str, first: Sequence[Event], rest: AsyncIterator[list[Event]]
+) -> StreamingResponse:
     """`first` at once, then each batch of `rest` as the run makes it, then `[DONE]`; each batch is told to the
     streams' watcher, if one is set."""
-    run_id = next((str(data["id"]) for name, data in first if name.startswith(RUN_EVENTS) and "step" not in name), "")
     if streams.watcher is not None:
         streams.watcher(run_id, first)
 
