@@ -9,6 +9,7 @@ holds up another.
 from __future__ import annotations
 
 import asyncio
+import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -18,6 +19,14 @@ from .auth import OPEN_PATHS
 from .ratelimit import NOMINAL, RateLimit
 
 HEADER = b"x-mock-fault"
+
+
+async def sleep_at_least(seconds: float) -> None:
+    """`asyncio.sleep`, held to the real clock: uvloop counts a timer from the loop's millisecond time, cached as
+    the loop step began, so a plain sleep of 100 ms could end a few microseconds short of 100 ms."""
+    deadline = time.perf_counter() + seconds
+    while (left := deadline - time.perf_counter()) > 0:
+        await asyncio.sleep(left)
 
 
 class FaultInjector:
@@ -37,7 +46,7 @@ class FaultInjector:
         """The request with its fault: the delay, then the outcome's answer (or the app's, for a delay alone)."""
         scope["state"]["fault"] = decision.describe()
         if decision.delay > 0:
-            await asyncio.sleep(decision.delay)
+            await sleep_at_least(decision.delay)
         outcome = None if decision.spec is None else decision.spec.outcome
         if outcome is None:
             await self.app(scope, receive, send)
